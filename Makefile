@@ -1,0 +1,37 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    create .venv, install, build the index if needed, start the chat page
+#   make test   create .venv, install, install Chromium for browser tests, run every test
+VENV    := .venv
+STAMP   := $(VENV)/.installed
+PORT    ?= 8501
+
+.PHONY: setup run index test lint eval browser
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	# CPU build from this machine's disk; a bare `torch` would pull a multi-GB CUDA build.
+	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+index: setup
+	$(VENV)/bin/rag index
+
+run: index
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+# Debian's Chromium for the end-to-end page tests (Playwright's own download fails here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
+	$(VENV)/bin/python -m pytest -q -ra
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+eval: index
+	$(VENV)/bin/python eval/retrieval_recall.py

@@ -1,0 +1,170 @@
+"""Split a document into passages a person can cite and the model can embed whole.
+
+Inspection reports number their paragraphs, and staff cite them by number, so a
+numbered paragraph is one chunk whenever it fits the model's window. Everything else
+is split by langchain's recursive splitter, measured in the model's own tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.documents import Document
+
+_NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
+_BLOCK_SEP = re.compile(r"\n\s*\n")
+_HEADING_END = (".", ",", ";", ":", "?", "!", ")", "\u201d", '"')
+_PARAGRAPH_SECTIONS = re.compile(r"recommendation", re.I)
+
+
+@dataclass
+class Chunk:
+    doc_id: str
+    ordinal: int  # position within its document
+    text: str  # shown to people, exactly as in the cleaned document
+    start: int  # character span in Document.text
+    end: int
+    page: int | None
+    paragraph: int | None  # the report's own paragraph number, where it has one
+    section: str | None
+
+    def embed_text(self, title: str) -> str:
+        """Title and section give a short passage the context its words leave implicit."""
+        head = " - ".join(part for part in (title, self.section) if part)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+def is_heading(block: str) -> bool:
+    """A short single line without sentence punctuation, starting with a capital."""
+    line = block.strip()
+    return (
+        "\n" not in line
+        and 3 <= len(line) <= 80
+        and len(line.split()) <= 10
+        and line[0].isupper()
+        and not line.endswith(_HEADING_END)
+        and not _NUMBERED.match(line)
+        and not line.startswith("- ")
+    )
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of the blank-line-separated blocks of text, whitespace trimmed."""
+    spans = []
+    pos = 0
+    for sep in [*_BLOCK_SEP.finditer(text), None]:
+        end = sep.start() if sep else len(text)
+        raw = text[pos:end]
+        if raw.strip():
+            lead = len(raw) - len(raw.lstrip())
+            spans.append((pos + lead, pos + len(raw.rstrip())))
+        if sep:
+            pos = sep.end()
+    return spans
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    section: str | None
+    paragraph: int | None
+
+
+def _units(text: str) -> list[_Unit]:
+    """Group blocks into numbered paragraphs and runs of prose under one heading.
+
+    A block that starts in lower case continues the one before it: that is a paragraph
+    broken by a page boundary, not a new one. A bullet list belongs to the paragraph
+    that introduces it.
+    """
+    units: list[_Unit] = []
+    section: str | None = None
+    for start, end in _blocks(text):
+        block = text[start:end]
+        if is_heading(block):
+            section = " ".join(block.split())
+            continue
+        number = _NUMBERED.match(block)
+        continues = (
+            (block[0].islower() or block.startswith("- "))
+            and units
+            and units[-1].section == section
+        )
+        if number:
+            units.append(_Unit(start, end, section, int(number[1])))
+        elif continues or (units and units[-1].paragraph is None and units[-1].section == section):
+            units[-1].end = end
+        else:
+            units.append(_Unit(start, end, section, None))
+    return units
+
+
+def make_splitter(
+    count_tokens: Callable[[str], int], chunk_tokens: int, overlap_tokens: int
+) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        chunk_size=chunk_tokens,
+        chunk_overlap=overlap_tokens,
+        length_function=count_tokens,
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=True,
+    )
+
+
+def chunk_document(
+    doc: Document,
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    chunk_tokens: int,
+    overlap_tokens: int,
+) -> list[Chunk]:
+    """Cut a document into chunks with spans, pages, paragraph numbers and sections.
+
+    ``max_tokens`` is the model's window: a numbered paragraph whose embedded text fits
+    it stays whole even when longer than ``chunk_tokens``, the size prose is cut to.
+    """
+    splitter = make_splitter(count_tokens, chunk_tokens, overlap_tokens)
+    chunks: list[Chunk] = []
+    for unit in _units(doc.text):
+        body = doc.text[unit.start : unit.end]
+        probe = Chunk(doc.doc_id, 0, body, 0, 0, None, None, unit.section)
+        fits = count_tokens(probe.embed_text(doc.title)) <= max_tokens - 2
+        if unit.paragraph is not None and fits:
+            pieces = [(0, body)]
+        elif count_tokens(body) <= chunk_tokens:
+            pieces = [(0, body)]
+        else:
+            docs = splitter.create_documents([body])
+            pieces = [(d.metadata["start_index"], d.page_content) for d in docs]
+        for offset, piece in pieces:
+            start = unit.start + max(offset, 0)
+            chunks.append(
+                Chunk(
+                    doc_id=doc.doc_id,
+                    ordinal=len(chunks),
+                    text=piece,
+                    start=start,
+                    end=start + len(piece),
+                    page=doc.page_at(start),
+                    paragraph=unit.paragraph,
+                    section=unit.section,
+                )
+            )
+    return chunks
+
+
+def citation_label(paragraph: int | None, page: int | None, section: str | None) -> str:
+    """How a person refers to the passage: "paragraph 41", "recommendation 5", "page 3"."""
+    if paragraph is not None:
+        word = "recommendation" if section and _PARAGRAPH_SECTIONS.search(section) else "paragraph"
+        return f"{word} {paragraph}"
+    if page is not None:
+        return f"page {page}"
+    return section or ""

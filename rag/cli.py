@@ -1,0 +1,163 @@
+"""The `rag` command: index, search, ask, eval, status. A thin shell over the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.config import Settings, load_settings
+
+
+def _progress_bar():  # noqa: ANN202 - returns a (callback, context manager) pair
+    """A Rich progress bar driven by indexing's progress(label, done, total) callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("{task.description}"), transient=True)
+    task = bar.add_task("", total=None)
+
+    def update(label: str, done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, description=label)
+
+    return update, bar
+
+
+def print_sync_report(report, out=sys.stdout) -> None:  # noqa: ANN001
+    if report.rebuilt_because:
+        print(f"Settings changed ({report.rebuilt_because}): rebuilt the index from scratch.",
+              file=out)
+    print(f"added {len(report.added)}, updated {len(report.updated)}, removed "
+          f"{len(report.removed)}, unchanged {len(report.unchanged)}, failed "
+          f"{len(report.failed)}; {report.chunks_embedded} chunks embedded", file=out)
+    for label, names in (("added", report.added), ("updated", report.updated),
+                         ("removed", report.removed)):
+        for name in names:
+            print(f"  {label:8} {name}", file=out)
+    for name, reason in report.failed:
+        print(f"  failed   {name}: {reason}", file=out)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.indexing import sync
+
+    corpus = Path(args.corpus_dir) if args.corpus_dir else settings.corpus_dir
+    if args.quiet or not sys.stderr.isatty():
+        report = sync(settings, corpus)
+    else:
+        update, bar = _progress_bar()
+        with bar:
+            report = sync(settings, corpus, progress=update)
+    print_sync_report(report)
+    return 0
+
+
+def _questions(args: argparse.Namespace) -> Iterator[dict]:
+    """One question from the command line, or each line of --questions FILE.jsonl."""
+    if args.questions:
+        path = Path(args.questions)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                item["question"]  # noqa: B018 - fail early on a missing field
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise SystemExit(f"{path}:{n}: expected a JSON object with a \"question\" field")
+            yield item
+    elif args.question:
+        yield {"question": args.question}
+    else:
+        raise SystemExit("give a QUESTION or --questions FILE.jsonl")
+
+
+def _filters(args: argparse.Namespace):  # noqa: ANN202
+    from rag.retrieval import Filters
+
+    return Filters(kinds=tuple(args.kind or ()), date_from=args.date_from, date_to=args.date_to,
+                   doc_ids=tuple(args.doc or ()))
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.retrieval import Retriever
+
+    retriever = Retriever(settings)
+    filters = _filters(args)
+    for item in _questions(args):
+        hits = retriever.search(item["question"], k=args.k, filters=filters, mode=args.mode)
+        if args.json:
+            payload = [h.to_json() for h in hits]
+            if args.questions:
+                payload = {"id": item.get("id"), "question": item["question"], "hits": payload}
+            print(json.dumps(payload, ensure_ascii=False))
+        else:
+            print(f"Q: {item['question']}")
+            for n, h in enumerate(hits, start=1):
+                from rag.chunking import citation_label
+
+                where = citation_label(h.paragraph, h.page, h.section)
+                print(f"{n:2}. [{h.score:.4f}] {h.title} ({h.date or 'undated'}), {where}")
+                print(f"    {h.text[:200].replace(chr(10), ' ')}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import store
+
+    conn = store.connect(settings.index_dir, readonly=True)
+    st = store.status(conn)
+    print(json.dumps(st.__dict__, indent=2) if args.json else
+          f"{st.documents} documents, {st.chunks} chunks, model {st.model}, "
+          f"generation {st.generation}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    parser.add_argument("--index-dir", help="index folder (default: index/ or RAG_INDEX_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="sync the index with the corpus folder")
+    p.add_argument("corpus_dir", nargs="?", help="corpus folder (default: corpus/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="the passages that best match a question")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--questions", help="JSONL file, one {\"id\", \"question\"} per line")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--kind", action="append", help="only this document kind (repeatable)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
+    p.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("status", help="what the index holds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(index_dir=args.index_dir)
+    except ValueError as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return 2
+    from rag.embedding import ModelError
+    from rag.store import IndexLocked, IndexMissing
+
+    try:
+        return args.func(args, settings)
+    except (IndexMissing, IndexLocked, ModelError, FileNotFoundError) as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Load a corpus file into cleaned text plus the metadata a citation needs.
+
+Supported: .txt and .md (a form feed is a page break), .pdf (pypdf, page by page) and
+.html (main content via trafilatura). Metadata is inferred where the file says it and
+left unknown where it does not; ``corpus/catalog.toml`` overrides any field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rag.cleaning import clean_report_text, clean_web_text, looks_like_web_page
+from rag.pdf import PdfError, pdf_pages
+
+SUPPORTED = {".txt", ".md", ".pdf", ".html", ".htm"}
+CATALOG_NAME = "catalog.toml"
+KINDS = ("inspection report", "monitoring letter", "council statement", "news article")
+
+
+class LoadError(Exception):
+    """A file that cannot be indexed. The message names the problem and what to do."""
+
+
+@dataclass
+class Document:
+    doc_id: str
+    source: str  # path relative to the corpus directory
+    title: str
+    date: str | None  # ISO "YYYY-MM-DD", or "YYYY" when only the year is known
+    kind: str
+    publisher: str | None
+    url: str | None
+    text: str  # cleaned text; chunk spans index into it
+    page_starts: list[int] = field(default_factory=list)  # offset of each page; [] = no pages
+    content_hash: str = ""
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding a character offset, for documents that have pages."""
+        if not self.page_starts:
+            return None
+        return bisect_right(self.page_starts, offset)
+
+
+# ---------------------------------------------------------------------------- reading
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode bytes the way UK council files are really encoded.
+
+    UTF-8 first (with or without BOM), UTF-16 when a BOM says so, then Windows-1252,
+    which is a superset of Latin-1 for printable text. Binary content is refused rather
+    than indexed as mojibake.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise LoadError(f"{name}: looks like a binary file, not text; convert it to .txt or .pdf")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:
+    """Return cleaned page texts and whether the source was a web page."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        try:
+            return pdf_pages(path), False
+        except PdfError as exc:
+            raise LoadError(f"{path.name}: {exc}") from exc
+    if suffix in {".html", ".htm"}:
+        import trafilatura
+
+        html = decode_text(data, path.name)
+        text = trafilatura.extract(html, include_comments=False, include_tables=True)
+        if not text:
+            raise LoadError(f"{path.name}: no article text found in the HTML; save the page as text")
+        return [text], True
+    text = decode_text(data, path.name)
+    web = looks_like_web_page(text)
+    pages = text.split("\f")
+    cleaned = [clean_web_text(p) if web else clean_report_text(p) for p in pages]
+    return cleaned, web
+
+
+# --------------------------------------------------------------------------- metadata
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        "january february march april may june july august september october november december"
+        .split(),
+        start=1,
+    )
+}
+_LONG_DATE = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I
+)
+_SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b")
+_PREFIX_DATE = re.compile(r"^((?:19|20)\d\d)(?:-(\d\d)-(\d\d))?(?=[_\- .])")
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def find_date(text: str) -> str | None:
+    """First full date written in the text ("19 October 2017", "19/10/2012"), UK order."""
+    found: list[tuple[int, str]] = []
+    for m in _LONG_DATE.finditer(text):
+        iso = _iso(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+        if iso:
+            found.append((m.start(), iso))
+            break
+    for m in _SLASH_DATE.finditer(text):
+        iso = _iso(int(m[3]), int(m[2]), int(m[1]))
+        if iso:
+            found.append((m.start(), iso))
+            break
+    return min(found)[1] if found else None
+
+
+def date_from_name(name: str) -> str | None:
+    """A ``YYYY-MM-DD`` or ``YYYY`` file-name prefix, the corpus's naming convention."""
+    m = _PREFIX_DATE.match(name)
+    if not m:
+        return None
+    if m[2]:
+        return _iso(int(m[1]), int(m[2]), int(m[3]))
+    return m[1]
+
+
+def infer_kind(text: str, name: str, web: bool) -> str:
+    """Classify by the document's own shape; the catalog can correct it."""
+    head = text[:4000].lower()
+    lname = name.lower()
+    if web:
+        council = "council" in lname or re.search(r"\bour response\b|\bresponse:", head)
+        return "council statement" if council else "news article"
+    if re.search(r"\bdear\b", head) and re.search(r"(monitoring|focused) visit", head):
+        return "monitoring letter"
+    if "letter" in lname:
+        return "monitoring letter"
+    if "inspection" in head or "inspection" in lname:
+        return "inspection report"
+    return "document"
+
+
+def infer_publisher(text: str, kind: str) -> str | None:
+    head = text[:4000]
+    if kind in ("inspection report", "monitoring letter") and re.search(r"\bOfsted\b", head):
+        return "Ofsted"
+    return None
+
+
+def infer_title(text: str, kind: str, stem: str) -> str:
+    """A letter's subject line, else the first short line, else the file name."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if kind == "monitoring letter":
+        for i, line in enumerate(lines[:-1]):
+            if line.lower().startswith("dear "):
+                return lines[i + 1].rstrip(".")
+    for line in lines[:5]:
+        if 8 <= len(line) <= 120 and not line.endswith((".", ",", ";")):
+            return line
+    return re.sub(r"[_\-]+", " ", stem).strip().capitalize()
+
+
+def load_catalog(corpus_dir: Path) -> dict[str, dict[str, str]]:
+    """Per-file metadata overrides from ``catalog.toml``: a table per file name."""
+    path = corpus_dir / CATALOG_NAME
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise LoadError(f"{path}: not valid TOML ({exc}); fix or remove it") from exc
+    allowed = {"title", "date", "kind", "publisher", "url"}
+    for name, entry in data.items():
+        unknown = set(entry) - allowed
+        if unknown:
+            raise LoadError(f"{path}: [{name!r}] has unknown fields {sorted(unknown)}")
+    return data
+
+
+def doc_id_for(source: str) -> str:
+    """The relative path: unique, stable across re-indexing, and readable in a citation."""
+    return source
+
+
+# ------------------------------------------------------------------------------ load
+
+def load_document(
+    path: Path,
+    corpus_dir: Path,
+    catalog: dict[str, dict[str, str]] | None = None,
+    max_bytes: int | None = None,
+) -> Document:
+    """Read, clean and describe one file. Raises LoadError with a reason a person can act on."""
+    source = path.relative_to(corpus_dir).as_posix()
+    if path.suffix.lower() not in SUPPORTED:
+        raise LoadError(f"{source}: unsupported type {path.suffix!r}; use {sorted(SUPPORTED)}")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise LoadError(
+            f"{source}: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB limit "
+            "(RAG_MAX_FILE_MB); split the file or raise the limit"
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise LoadError(f"{source}: the file is empty")
+    pages, web = _read_pages(path, data)
+    page_starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for page in pages:
+        page_starts.append(offset)
+        parts.append(page)
+        offset += len(page) + 2
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise LoadError(f"{source}: no text left after cleaning; check the file has prose")
+    # Dates are read from the raw head too: web cleaning drops bylines that carry them.
+    raw_head = text if path.suffix.lower() == ".pdf" else decode_text(data, source)[:3000]
+    name_date = date_from_name(path.name)
+    if not (name_date and len(name_date) == 10):
+        name_date = find_date(raw_head) or name_date
+    kind = infer_kind(text, path.name, web)
+    meta = {
+        "title": infer_title(text, kind, path.stem),
+        "date": name_date,
+        "kind": kind,
+        "publisher": infer_publisher(text, kind),
+        "url": None,
+    }
+    meta.update((catalog or {}).get(path.name, {}))
+    return Document(
+        doc_id=doc_id_for(source),
+        source=source,
+        title=str(meta["title"]),
+        date=str(meta["date"]) if meta["date"] else None,
+        kind=str(meta["kind"]),
+        publisher=meta["publisher"],
+        url=meta["url"],
+        text=text,
+        page_starts=page_starts if len(pages) > 1 or path.suffix.lower() == ".pdf" else [],
+        content_hash=hashlib.sha256(data).hexdigest(),
+    )

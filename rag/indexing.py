@@ -1,0 +1,235 @@
+"""`rag index`: bring index/ in line with corpus/, touching only what changed.
+
+Files are compared by content hash. New and changed files are loaded, chunked and
+embedded in batches; each batch is one SQLite transaction, so a crash keeps what was
+committed and loses nothing that was there before. The FAISS file is written last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag import store
+from rag.chunking import chunk_document
+from rag.config import Settings
+from rag.documents import (
+    CATALOG_NAME,
+    SUPPORTED,
+    Document,
+    LoadError,
+    file_hash,
+    load_catalog,
+    load_document,
+)
+from rag.embedding import Embedder
+from rag.glossary import mine_acronyms
+
+BATCH_CHUNKS = 256  # chunks embedded (and committed) together
+IGNORED_NAMES = {CATALOG_NAME, "README.md", ".gitkeep"}
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    rebuilt_because: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt_because)
+
+
+def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
+    """What the stored vectors depend on; any difference means they must be rebuilt."""
+    manifest = {
+        "format_version": store.FORMAT_VERSION,
+        "model": settings.model,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+    }
+    if dimension is not None:
+        manifest["dimension"] = dimension
+    return manifest
+
+
+def manifest_mismatch(stored: dict | None, wanted: dict) -> str | None:
+    """Say which setting changed, or None when the stored index fits these settings."""
+    if not stored:
+        return None
+    for key, value in wanted.items():
+        if stored.get(key) != value:
+            return f"{key} changed from {stored.get(key)!r} to {value!r}"
+    return None
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
+    """Indexable files by relative path, and files refused before reading (with why)."""
+    found: dict[str, Path] = {}
+    refused: list[tuple[str, str]] = []
+    root = corpus_dir.resolve()
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir).as_posix()
+        if path.name in IGNORED_NAMES or any(p.startswith(".") for p in Path(rel).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            refused.append((rel, "a symlink pointing outside the corpus; copy the file in"))
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED:
+            refused.append((rel, f"unsupported type {path.suffix or '(none)'!r}; "
+                                 f"convert to one of {', '.join(sorted(SUPPORTED))}"))
+            continue
+        found[rel] = path
+    return found, refused
+
+
+def sync(
+    settings: Settings,
+    corpus_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SyncReport:
+    """Sync the index with the corpus and report what was done.
+
+    ``progress(label, done, total)`` is called as files are processed, so the CLI can
+    draw a bar and the page a progress widget.
+    """
+    corpus_dir = corpus_dir or settings.corpus_dir
+    index_dir = settings.index_dir
+    report = SyncReport()
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus folder {corpus_dir}/ does not exist; create it and add files")
+    with store.writer_lock(index_dir):
+        conn = store.connect(index_dir)
+        try:
+            _sync_locked(conn, settings, corpus_dir, embedder, progress, report)
+        finally:
+            conn.close()
+    return report
+
+
+def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None:  # noqa: ANN001
+    index_dir = settings.index_dir
+    reason = manifest_mismatch(store.read_manifest(conn), manifest_for(settings))
+    if reason:
+        report.rebuilt_because = reason
+        store.reset(conn, index_dir)
+
+    files, refused = scan_corpus(corpus_dir)
+    report.failed.extend(refused)
+    indexed = store.indexed_hashes(conn)
+    todo: list[tuple[str, Path, str]] = []
+    for rel, path in files.items():
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            report.failed.append((rel, f"cannot read: {exc.strerror}"))
+            continue
+        if indexed.get(rel) == digest:
+            report.unchanged.append(rel)
+        else:
+            todo.append((rel, path, digest))
+    refused_names = {rel for rel, _ in refused}
+    failed_now: set[str] = set()
+    gone = [s for s in indexed if s not in files and s not in refused_names]
+
+    start_gen = store.generation(conn)
+    vectors_index = store.load_faiss(index_dir, start_gen)
+    removed_ids: list[int] = []
+    added_ids: list[int] = []
+    added_vectors: list[np.ndarray] = []
+
+    if todo:
+        embedder = embedder or Embedder(settings.model, settings.batch_size)
+        try:
+            catalog = load_catalog(corpus_dir)
+        except LoadError as exc:
+            report.failed.append((CATALOG_NAME, str(exc)))
+            catalog = {}
+        pending: list[tuple[Document, list]] = []
+        for done, (rel, path, _digest) in enumerate(todo, start=1):
+            if progress:
+                progress(rel, done - 1, len(todo))
+            try:
+                doc = load_document(path, corpus_dir, catalog, int(settings.max_file_mb * 1e6))
+                chunks = chunk_document(
+                    doc, embedder.count_tokens, embedder.max_tokens,
+                    settings.chunk_tokens, settings.chunk_overlap_tokens,
+                )
+            except LoadError as exc:
+                report.failed.append((rel, str(exc).removeprefix(f"{path.name}: ")))
+                failed_now.add(rel)
+                continue
+            except Exception as exc:  # a bad file must never stop the run
+                report.failed.append((rel, f"unexpected error while reading: {exc!r}"))
+                failed_now.add(rel)
+                continue
+            if not chunks:
+                report.failed.append((rel, "no text to index after cleaning"))
+                continue
+            pending.append((doc, chunks))
+            if sum(len(c) for _, c in pending) >= BATCH_CHUNKS:
+                _commit_batch(conn, embedder, pending, indexed, report, removed_ids,
+                              added_ids, added_vectors)
+                pending = []
+        if pending:
+            _commit_batch(conn, embedder, pending, indexed, report, removed_ids,
+                          added_ids, added_vectors)
+        if progress:
+            progress("", len(todo), len(todo))
+
+    if gone:
+        with conn:
+            for rel in gone:
+                removed_ids.extend(store.remove_document(conn, rel))
+                report.removed.append(rel)
+            store.bump_generation(conn)
+
+    dimension = embedder.dimension if embedder else (store.read_manifest(conn) or {}).get(
+        "dimension")
+    if report.changed or not store.faiss_path(index_dir, store.generation(conn)).exists():
+        gen = store.generation(conn)
+        if dimension is None:  # an empty index that never loaded the model
+            return
+        if vectors_index is not None and not report.rebuilt_because:
+            if removed_ids:
+                vectors_index.remove_ids(np.array(removed_ids, dtype=np.int64))
+            if added_ids:
+                vectors_index.add_with_ids(np.vstack(added_vectors),
+                                           np.array(added_ids, dtype=np.int64))
+        else:
+            vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension)
+        with conn:
+            store.write_manifest(conn, index_dir, manifest_for(settings, dimension))
+        store.write_faiss(index_dir, gen, vectors_index)
+
+
+def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_ids,  # noqa: ANN001
+                  added_vectors) -> None:
+    """Embed a batch of documents and swap them in within one transaction."""
+    texts = [c.embed_text(doc.title) for doc, chunks in pending for c in chunks]
+    vectors = embedder.encode(texts)
+    report.chunks_embedded += len(texts)
+    at = 0
+    with conn:
+        for doc, chunks in pending:
+            if doc.source in indexed:
+                removed_ids.extend(store.remove_document(conn, doc.source))
+                report.updated.append(doc.source)
+            else:
+                report.added.append(doc.source)
+            block = vectors[at : at + len(chunks)]
+            at += len(chunks)
+            added_ids.extend(store.insert_document(conn, doc, chunks, block,
+                                                   mine_acronyms(doc.text)))
+            added_vectors.append(block)
+        store.bump_generation(conn)

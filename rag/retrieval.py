@@ -1,0 +1,232 @@
+"""Find the passages that answer a question: dense + BM25, fused, diversified, filtered.
+
+Dense search catches paraphrase ("kids who go missing"); BM25 catches the exact words,
+figures and names that embeddings blur. Reciprocal rank fusion combines them without
+having to calibrate two score scales. MMR then stops the report's summary, findings and
+recommendations, which repeat each other, from filling every slot.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import asdict, dataclass, field
+
+import faiss
+import numpy as np
+
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.glossary import expand_query
+from rag.store import IndexReader
+
+MODES = ("hybrid", "dense", "bm25")
+
+STOPWORDS = frozenset(
+    "a about above after again all also am an and any are as at be been before being below "
+    "between both but by can could did do does doing down during each few for from further "
+    "had has have having he her here hers him his how i if in into is it its itself just me "
+    "more most my no nor not now of off on once only or other our out over own said same say "
+    "says she should so some such than that the their them then there these they this those "
+    "through to too under until up very was we were what when where which while who whom why "
+    "will with would you your ofsted inspectors inspector report reports tell".split()
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents; applied before ranking, not after."""
+
+    kinds: tuple[str, ...] = ()
+    date_from: str | None = None  # ISO date, inclusive
+    date_to: str | None = None
+    doc_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.kinds or self.date_from or self.date_to or self.doc_ids)
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    kind: str
+    page: int | None
+    paragraph: int | None
+    section: str | None
+    score: float
+    text: str
+    dense: float = 0.0  # cosine similarity to the question, for abstention
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for private in ("section", "dense", "ranks"):
+            data.pop(private)
+        data["section"] = self.section
+        return data
+
+
+def fts_query(question: str) -> str:
+    """An FTS5 MATCH expression that can never be a syntax error.
+
+    Every word becomes a quoted string joined by OR, so quotes, ``*``, ``NEAR`` or
+    unbalanced brackets in a question are just text.
+    """
+    words = [w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def rrf(rankings: dict[str, list[int]], weights: dict[str, float], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of weight / (k + rank) over the lists an id appears in."""
+    fused: dict[int, float] = {}
+    for name, ids in rankings.items():
+        for rank, chunk_id in enumerate(ids, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weights.get(name, 1.0) / (k + rank)
+    return fused
+
+
+def mmr(
+    candidates: list[int], relevance: dict[int, float], vectors: dict[int, np.ndarray],
+    k: int, lam: float,
+) -> list[int]:
+    """Maximal marginal relevance: trade relevance against similarity to what is chosen."""
+    if not candidates:
+        return []
+    top = max(relevance[c] for c in candidates) or 1.0
+    chosen: list[int] = []
+    left = list(candidates)
+    while left and len(chosen) < k:
+        def gain(c: int) -> float:
+            redundancy = max((float(vectors[c] @ vectors[s]) for s in chosen), default=0.0)
+            return lam * relevance[c] / top - (1 - lam) * redundancy
+        best = max(left, key=gain)
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+class Retriever:
+    """Holds the model and a read view of the index; safe to reuse across questions."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 reader: IndexReader | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model, settings.batch_size)
+        self.reader = reader or IndexReader(settings.index_dir)
+        self._glossary: list[tuple[str, str]] | None = None
+        self._glossary_gen = -1
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.reader.conn
+
+    def glossary(self) -> list[tuple[str, str]]:
+        if self._glossary is None or self._glossary_gen != self.reader.generation:
+            self._glossary = [(r[0], r[1]) for r in self.conn.execute(
+                "SELECT short, min(long) FROM glossary GROUP BY short")]
+            self._glossary_gen = self.reader.generation
+        return self._glossary
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        if filters.is_empty():
+            return None
+        where, args = _filter_sql(filters)
+        rows = self.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE {where}", args)
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        index = self.reader.faiss
+        if index is None or index.ntotal == 0 or (allowed is not None and not len(allowed)):
+            return []
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = index.search(vector.reshape(1, -1), min(n, index.ntotal), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def bm25(self, question: str, n: int, filters: Filters) -> list[tuple[int, float]]:
+        query = fts_query(question)
+        if not query:
+            return []
+        where, args = _filter_sql(filters)
+        rows = self.conn.execute(
+            "SELECT f.rowid, bm25(chunks_fts) AS s FROM chunks_fts f"
+            " JOIN chunks c ON c.id = f.rowid JOIN documents d USING (doc_id)"
+            f" WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
+            [query, *args, n],
+        )
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None,
+               mode: str = "hybrid", diversify: bool = True) -> list[Hit]:
+        """The k best passages for a question, best first."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.reader.refresh()
+        k = k or self.settings.k
+        filters = filters or Filters()
+        n = max(self.settings.candidates, k)
+        expanded = expand_query(question, self.glossary())
+        vector = self.embedder.encode([expanded])[0]
+        allowed = self.allowed_ids(filters)
+        dense = self.dense(vector, n, allowed) if mode != "bm25" else []
+        sparse = self.bm25(expanded, n, filters) if mode != "dense" else []
+        rankings = {"dense": [i for i, _ in dense], "bm25": [i for i, _ in sparse]}
+        weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
+        fused = rrf(rankings, weights, self.settings.rrf_k)
+        ordered = sorted(fused, key=lambda c: -fused[c])
+        vectors = self._vectors(ordered)
+        cosine = {c: float(vectors[c] @ vector) for c in ordered}
+        if diversify and len(ordered) > k:
+            ordered = mmr(ordered, fused, vectors, k, self.settings.mmr_lambda)
+        hits = self._hits(ordered[:k], fused)
+        for hit in hits:
+            hit.dense = cosine[hit.chunk_id]
+            hit.ranks = {name: ids.index(hit.chunk_id) + 1
+                         for name, ids in rankings.items() if hit.chunk_id in ids}
+        return hits
+
+    def _vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", ids)
+        return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
+
+    def _hits(self, ids: list[int], scores: dict[int, float]) -> list[Hit]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.conn.execute(
+            "SELECT c.id, c.doc_id, d.title, d.source, d.date, d.kind, c.page, c.paragraph,"
+            f" c.section, c.text FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
+            ids)}
+        return [
+            Hit(chunk_id=i, doc_id=r["doc_id"], title=r["title"], source=r["source"],
+                date=r["date"], kind=r["kind"], page=r["page"], paragraph=r["paragraph"],
+                section=r["section"], score=round(scores[i], 6), text=r["text"])
+            for i in ids if (r := rows.get(i)) is not None
+        ]
+
+
+def _filter_sql(filters: Filters) -> tuple[str, list]:
+    """A WHERE clause over documents d. Partial dates ("2016") span their whole period."""
+    clauses, args = ["1"], []
+    if filters.kinds:
+        clauses.append(f"d.kind IN ({','.join('?' * len(filters.kinds))})")
+        args.extend(filters.kinds)
+    if filters.doc_ids:
+        clauses.append(f"d.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
+        args.extend(filters.doc_ids)
+    if filters.date_from:
+        clauses.append("substr(d.date || '-12-31', 1, 10) >= ?")
+        args.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("substr(d.date || '-01-01', 1, 10) <= ?")
+        args.append(filters.date_to)
+    return " AND ".join(clauses), args

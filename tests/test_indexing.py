@@ -1,0 +1,193 @@
+"""`rag index` syncs index/ with corpus/: only what changed is embedded, nothing is lost."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import store
+from rag.config import Settings
+from rag.indexing import sync
+from tests.conftest import settings_for
+
+NEW_LETTER = """19 March 2018
+
+Dear Mr Example
+
+Monitoring visit of Testshire children's services
+
+This letter summarises the findings of the third monitoring visit to Testshire children's
+services on 20 and 21 February 2018. Inspectors reviewed services for care leavers.
+
+Personal advisers now keep in touch with almost all care leavers, and pathway plans are
+more specific about education, employment and housing.
+
+Yours sincerely
+
+A Inspector
+Her Majesty's Inspector
+"""
+
+
+def assert_consistent(settings: Settings) -> store.IndexReader:
+    """FAISS ids, SQLite chunk rows and the FTS5 table agree exactly."""
+    reader = store.IndexReader(settings.index_dir)
+    ids = {r[0] for r in reader.conn.execute("SELECT id FROM chunks")}
+    fts = {r[0] for r in reader.conn.execute("SELECT rowid FROM chunks_fts")}
+    assert reader.faiss is not None
+    faiss_ids = {int(reader.faiss.id_map.at(i)) for i in range(reader.faiss.ntotal)}
+    assert faiss_ids == ids
+    assert fts == ids
+    # the FAISS file on disk is the one for the current generation
+    assert store.faiss_path(settings.index_dir, reader.generation).is_file()
+    return reader
+
+
+def chunk_count(settings: Settings, source: str) -> int:
+    conn = sqlite3.connect(settings.index_dir / store.DB_NAME)
+    n = conn.execute("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id)"
+                     " WHERE d.source = ?", (source,)).fetchone()[0]
+    conn.close()
+    return n
+
+
+def test_first_index_adds_the_five_documents(built_index: Settings) -> None:
+    reader = assert_consistent(built_index)
+    st = store.status(reader.conn)
+    assert st.documents == 5
+    assert st.chunks > 50
+    assert st.model == built_index.model
+
+
+def test_second_run_with_nothing_changed_embeds_nothing(index_copy: Settings) -> None:
+    # No embedder is passed: a no-change run must not need (or load) the model.
+    report = sync(index_copy)
+    assert report.chunks_embedded == 0
+    assert len(report.unchanged) == 5
+    assert not (report.added or report.updated or report.removed or report.failed)
+    assert_consistent(index_copy)
+
+
+def test_adding_a_letter_embeds_only_its_chunks(index_copy: Settings, embedder) -> None:
+    (index_copy.corpus_dir / "2018-03-19_testshire_monitoring-letter.txt").write_text(NEW_LETTER)
+    report = sync(index_copy, embedder=embedder)
+    assert report.added == ["2018-03-19_testshire_monitoring-letter.txt"]
+    assert report.chunks_embedded == chunk_count(index_copy, report.added[0]) > 0
+    assert len(report.unchanged) == 5
+    reader = assert_consistent(index_copy)
+    row = reader.conn.execute("SELECT * FROM documents WHERE source = ?",
+                              (report.added[0],)).fetchone()
+    assert row["date"] == "2018-03-19"
+    assert row["kind"] == "monitoring letter"
+    assert row["title"] == "Monitoring visit of Testshire children's services"
+
+
+def test_editing_a_file_re_embeds_only_it(index_copy: Settings, embedder) -> None:
+    path = index_copy.corpus_dir / "community-care_fifth-monitoring-visit.txt"
+    path.write_text(path.read_text() + "\nA late correction: inspectors praised the trust.\n")
+    report = sync(index_copy, embedder=embedder)
+    assert report.updated == [path.name]
+    assert report.chunks_embedded == chunk_count(index_copy, path.name)
+    assert len(report.unchanged) == 4
+    assert_consistent(index_copy)
+
+
+def test_deleting_a_file_removes_its_chunks_from_sqlite_and_faiss(index_copy: Settings) -> None:
+    before = assert_consistent(index_copy)
+    gone = {r[0] for r in before.conn.execute(
+        "SELECT id FROM chunks WHERE doc_id = '2012-10-19_birmingham-city-council_response-to-"
+        "inspection.txt'")}
+    assert gone
+    (index_copy.corpus_dir / "2012-10-19_birmingham-city-council_response-to-inspection.txt"
+     ).unlink()
+    report = sync(index_copy)
+    assert report.removed == ["2012-10-19_birmingham-city-council_response-to-inspection.txt"]
+    after = assert_consistent(index_copy)
+    faiss_ids = {int(after.faiss.id_map.at(i)) for i in range(after.faiss.ntotal)}
+    assert not gone & faiss_ids
+    assert store.status(after.conn).documents == 4
+
+
+def test_unreadable_file_is_reported_by_name_and_the_rest_indexes(
+    tmp_path: Path, embedder
+) -> None:
+    settings = settings_for(tmp_path)
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "good.txt").write_text(NEW_LETTER)
+    (settings.corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (settings.corpus_dir / "empty.txt").write_text("   \n")
+    (settings.corpus_dir / "notes.docx").write_bytes(b"PK\x03\x04")
+    report = sync(settings, embedder=embedder)
+    assert report.added == ["good.txt"]
+    failed = dict(report.failed)
+    assert set(failed) == {"binary.txt", "empty.txt", "notes.docx"}
+    assert "binary" in failed["binary.txt"]
+    assert "empty" in failed["empty.txt"]
+    assert "unsupported" in failed["notes.docx"]
+    assert_consistent(settings)
+
+
+def test_a_file_that_breaks_keeps_its_indexed_version(index_copy: Settings, embedder) -> None:
+    path = index_copy.corpus_dir / "community-care_fifth-monitoring-visit.txt"
+    before = chunk_count(index_copy, path.name)
+    path.write_bytes(b"\x00\xff" * 50)
+    report = sync(index_copy, embedder=embedder)
+    assert [name for name, _ in report.failed] == [path.name]
+    assert chunk_count(index_copy, path.name) == before
+    assert_consistent(index_copy)
+
+
+def test_changed_settings_rebuild_the_index_and_say_so(index_copy: Settings, embedder) -> None:
+    changed = settings_for(index_copy.corpus_dir.parent, chunk_tokens=120)
+    report = sync(changed, embedder=embedder)
+    assert report.rebuilt_because and "chunk_tokens" in report.rebuilt_because
+    assert len(report.added) == 5
+    reader = assert_consistent(changed)
+    assert reader.manifest["chunk_tokens"] == 120
+
+
+def test_numbered_report_paragraphs_carry_their_number(built_index: Settings) -> None:
+    reader = store.IndexReader(built_index.index_dir)
+    rows = reader.conn.execute(
+        "SELECT text, paragraph, section FROM chunks WHERE doc_id = "
+        "'2016_ofsted_inspection-report.txt'").fetchall()
+    numbered = [r for r in rows if re.match(r"\s*(\d{1,3})\.\s+[A-Z]", r["text"])]
+    assert len(numbered) > 100
+    for r in numbered:
+        assert r["paragraph"] == int(re.match(r"\s*(\d+)", r["text"])[1]), r["text"][:80]
+    para41 = [r for r in rows if r["paragraph"] == 41]
+    assert para41 and para41[0]["text"].startswith("41. Services for children missing")
+    assert {r["paragraph"] for r in rows} >= set(range(18, 125))
+
+
+WEB_BOILERPLATE = [
+    "Read Full Story", "closechevron", "linkedin", "Subscribe Today", "Respect4SocialWork",
+    "Make an Enquiry", "Mackman", "More from Community Care", "Comments are closed",
+    "subscribe now", "Tags:", "Fotolia", "COVID",
+]
+
+
+@pytest.mark.parametrize("source", [
+    "children-first_fourth-monitoring-visit.txt",
+    "community-care_fifth-monitoring-visit.txt",
+    "2012-10-19_birmingham-city-council_response-to-inspection.txt",
+])
+def test_no_chunk_of_a_web_article_is_navigation(built_index: Settings, source: str) -> None:
+    reader = store.IndexReader(built_index.index_dir)
+    texts = [r[0] for r in reader.conn.execute(
+        "SELECT text FROM chunks WHERE doc_id = ?", (source,))]
+    assert texts
+    for text in texts:
+        for marker in WEB_BOILERPLATE:
+            assert marker.lower() not in text.lower(), (marker, text[:200])
+
+
+def test_vectors_in_faiss_match_those_stored(built_index: Settings) -> None:
+    reader = store.IndexReader(built_index.index_dir)
+    row = reader.conn.execute("SELECT id, vector FROM chunks LIMIT 1").fetchone()
+    stored = np.frombuffer(row["vector"], dtype=np.float32)
+    assert np.allclose(reader.faiss.reconstruct(int(row["id"])), stored)
