@@ -103,6 +103,39 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def print_answer(result, out=sys.stdout) -> None:  # noqa: ANN001
+    print(result.answer, file=out)
+    if result.notice:
+        print(f"\nNote: {result.notice}", file=out)
+    if result.citations:
+        print("\nSources:", file=out)
+        for c in result.citations:
+            print(f"  [{c.n}] {c.title} ({c.date or 'undated'}), {c.label} - {c.source}", file=out)
+    elif result.closest:
+        print("\nClosest matches:", file=out)
+        for h in result.closest:
+            print(f"  - {h.title} ({h.date or 'undated'}): {h.text[:160]!r}", file=out)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answering import Assistant
+
+    assistant = Assistant(settings)
+    filters = _filters(args)
+    for item in _questions(args):
+        result = assistant.answer(item["question"], history=item.get("history", ()),
+                                  filters=filters)
+        if args.json:
+            payload = result.to_json()
+            if args.questions:
+                payload = {"id": item.get("id"), **payload}
+            print(json.dumps(payload, ensure_ascii=False))
+        else:
+            print_answer(result)
+            print()
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag import store
 
@@ -112,6 +145,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
           f"{st.documents} documents, {st.chunks} chunks, model {st.model}, "
           f"generation {st.generation}")
     return 0
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", action="append", help="only this document kind (repeatable)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
+    p.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,11 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--kind", action="append", help="only this document kind (repeatable)")
-    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
-    p.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
-    p.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+    _filter_args(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="a short answer with citations, or an honest decline")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--questions", help="JSONL file, one {\"id\", \"question\"} per line")
+    p.add_argument("--json", action="store_true")
+    _filter_args(p)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("status", help="what the index holds")
     p.add_argument("--json", action="store_true")

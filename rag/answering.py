@@ -1,0 +1,216 @@
+"""Answer a question with the reports' own sentences, each cited, or say they don't cover it.
+
+The default answer is extractive: sentences are taken verbatim from retrieved passages,
+so every sentence is grounded by construction and its citation can be checked by
+string containment. An optional generator (rag.generation) may rewrite it; its output
+is checked against the same passages before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from rag.chunking import citation_label
+from rag.config import Settings, load_settings
+from rag.glossary import expand_query
+from rag.retrieval import STOPWORDS, Filters, Hit, Retriever
+
+NOT_COVERED = (
+    "The reports in the index do not cover this question. "
+    "The closest passages are listed below, but they do not answer it."
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
+_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|Mr|Mrs|Ms|Dr|No|vs|approx|para|St)\.$", re.I)
+_LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\.\s+")
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
+    r"those|these|there|then)\b", re.I)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk_id: int
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    kind: str
+    page: int | None
+    paragraph: int | None
+    label: str  # "paragraph 41", "page 3"
+    quote: str  # the exact sentence used, verbatim from text
+    text: str  # the whole passage
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    closest: list[Hit] = field(default_factory=list)  # shown when abstaining
+    searched_for: str = ""  # the question as understood, with context from history
+    notice: str | None = None  # e.g. the generator failed and this is the fallback
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "closest": [h.to_json() for h in self.closest],
+            "searched_for": self.searched_for,
+            "notice": self.notice,
+        }
+
+
+# --------------------------------------------------------------------------- sentences
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans in a passage. Bullet lines and paragraph numbers are boundaries."""
+    spans: list[tuple[int, int]] = []
+    body_start = 0
+    if m := _LEADING_NUMBER.match(text):
+        body_start = m.end()
+    for line in re.finditer(r"[^\n]+", text[body_start:]):
+        start = body_start + line.start()
+        segment = line.group()
+        cursor = 0
+        for m in _SENTENCE_END.finditer(segment):
+            if _ABBREVIATION.search(segment[: m.start()]):
+                continue
+            spans.append((start + cursor, start + m.start()))
+            cursor = m.end()
+        spans.append((start + cursor, start + len(segment)))
+    cleaned = []
+    for s, e in spans:
+        piece = text[s:e]
+        s += len(piece) - len(piece.lstrip("-\u2022 \t"))
+        e -= len(piece) - len(piece.rstrip())
+        if e - s >= 25:
+            cleaned.append((s, e))
+    return cleaned
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def contextualise(question: str, history: list[str] | tuple[str, ...] = ()) -> str:
+    """Fold the previous question into a follow-up ("and what about care leavers?").
+
+    A question that is short or points back ("they", "that", "and what about") is read
+    together with the last question asked; a full new question stands on its own.
+    """
+    if not history:
+        return question
+    short = len(content_words(question)) <= 3
+    if short or _FOLLOW_UP.search(question):
+        return f"{question} ({history[-1]})"
+    return question
+
+
+def lead_in(hit: Hit) -> str:
+    """How a group of sentences is introduced: "The inspection report (2016) found:"."""
+    when = hit.date or "undated"
+    kind = hit.kind if hit.kind != "document" else "document"
+    return f"The {kind} \u201c{hit.title}\u201d ({when}) says:"
+
+
+# ------------------------------------------------------------------------------ answer
+
+class Assistant:
+    """The one entry point the page, the CLI and the evaluation share."""
+
+    def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None,
+                 ) -> None:
+        self.settings = settings or load_settings()
+        self.retriever = retriever or Retriever(self.settings)
+
+    def answer(self, question: str, history: list[str] | tuple[str, ...] = (),
+               filters: Filters | None = None) -> Answer:
+        searched_for = contextualise(question, history)
+        hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters)
+        result = self.extractive(question, searched_for, hits)
+        if self.settings.generator_url and not result.abstained:
+            from rag.generation import generate
+
+            result = generate(self.settings, result, hits, self.retriever.embedder)
+        return result
+
+    def extractive(self, question: str, searched_for: str, hits: list[Hit]) -> Answer:
+        """Pick the sentences that answer the question; abstain when none is close enough."""
+        expanded = expand_query(searched_for, self.retriever.glossary())
+        candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
+        if not candidates:
+            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
+        scores = self.score_sentences(expanded, [h.text[s:e] for h, s, e in candidates])
+        order = np.argsort(-scores)
+        if scores[order[0]] < self.settings.min_relevance:
+            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
+
+        chosen: list[int] = []
+        seen: list[set[str]] = []
+        floor = max(self.settings.min_relevance, scores[order[0]] * 0.75)
+        for i in order:
+            if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
+                break
+            hit, s, e = candidates[i]
+            words = content_words(hit.text[s:e])
+            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
+                continue  # the report repeats findings; one copy is enough
+            chosen.append(i)
+            seen.append(words)
+
+        # Order by document date, then position in the document, grouped by document.
+        chosen.sort(key=lambda i: (candidates[i][0].date or "9999", candidates[i][0].doc_id,
+                                   candidates[i][0].chunk_id, candidates[i][1]))
+        citations: list[Citation] = []
+        groups: list[str] = []
+        current_doc = None
+        for n, i in enumerate(chosen, start=1):
+            hit, s, e = candidates[i]
+            quote = hit.text[s:e]
+            citations.append(Citation(
+                n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
+                source=hit.source, date=hit.date, kind=hit.kind, page=hit.page,
+                paragraph=hit.paragraph,
+                label=citation_label(hit.paragraph, hit.page, hit.section),
+                quote=quote, text=hit.text))
+            if hit.doc_id != current_doc:
+                groups.append(lead_in(hit))
+                current_doc = hit.doc_id
+            groups[-1] += f" {quote} [{n}]"
+        return Answer(question, "\n\n".join(groups), False, citations, hits[:3],
+                      searched_for=searched_for)
+
+    def score_sentences(self, question: str, sentences: list[str]) -> np.ndarray:
+        """Relevance of each sentence: embedding cosine blended with word coverage.
+
+        Cosine catches paraphrase; coverage of the question's content words rewards
+        sentences that state the very thing asked about (figures, named services).
+        """
+        vectors = self.retriever.embedder.encode([question, *sentences])
+        cosine = vectors[1:] @ vectors[0]
+        asked = content_words(question)
+        coverage = np.array([len(asked & content_words(s)) / max(1, len(asked))
+                             for s in sentences])
+        return 0.7 * cosine + 0.3 * coverage
+
+
+@lru_cache(maxsize=1)
+def default_assistant() -> Assistant:
+    return Assistant()
+
+
+def answer(question: str, history: list[str] | tuple[str, ...] = (),
+           filters: Filters | None = None) -> Answer:
+    """Answer with the settings from rag.toml / RAG_* (model and index loaded once)."""
+    return default_assistant().answer(question, history=history, filters=filters)
