@@ -18,15 +18,13 @@ from rag.chunking import citation_label
 from rag.config import Settings, load_settings
 from rag.glossary import expand_query
 from rag.retrieval import STOPWORDS, Filters, Hit, Retriever
+from rag.text import split_sentences
 
 NOT_COVERED = (
     "The reports in the index do not cover this question. "
     "The closest passages are listed below, but they do not answer it."
 )
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
-_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|Mr|Mrs|Ms|Dr|No|vs|approx|para|St)\.$", re.I)
-_LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\.\s+")
 _FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
     r"those|these|there|then)\b", re.I)
@@ -72,32 +70,6 @@ class Answer:
 
 
 # --------------------------------------------------------------------------- sentences
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans in a passage. Bullet lines and paragraph numbers are boundaries."""
-    spans: list[tuple[int, int]] = []
-    body_start = 0
-    if m := _LEADING_NUMBER.match(text):
-        body_start = m.end()
-    for line in re.finditer(r"[^\n]+", text[body_start:]):
-        start = body_start + line.start()
-        segment = line.group()
-        cursor = 0
-        for m in _SENTENCE_END.finditer(segment):
-            if _ABBREVIATION.search(segment[: m.start()]):
-                continue
-            spans.append((start + cursor, start + m.start()))
-            cursor = m.end()
-        spans.append((start + cursor, start + len(segment)))
-    cleaned = []
-    for s, e in spans:
-        piece = text[s:e]
-        s += len(piece) - len(piece.lstrip("-\u2022 \t"))
-        e -= len(piece) - len(piece.rstrip())
-        if e - s >= 25:
-            cleaned.append((s, e))
-    return cleaned
-
 
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}

@@ -27,6 +27,38 @@ _ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)\s*\])\W*$")
 _BULLET = re.compile(r"^\s*(?:[-\u2013\u2022*\u25aa\u00b7\u25cf\u25e6]|\(?[a-z]\)|\(?[ivx]+\))\s+")
 
 
+# Contact lines: a phone, email or web address with a few capitalised words around it.
+_CONTACT_LABELS = {
+    "t", "tel", "telephone", "phone", "textphone", "minicom", "fax", "f", "m", "mobile",
+    "e", "email", "e-mail", "w", "web", "website", "direct", "dx", "switchboard",
+}
+_ADDRESS_WORDS = 6  # what may remain of a contact line once numbers and addresses are gone
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
+_PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3} ?(?:\(0\) ?)?|0)\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+def contact_kind(text: str) -> str | None:
+    """Say "contact" for a phone, email or web line, "postcode" for an address line
+    ending in a postcode, None for prose that merely mentions one ("please telephone …")."""
+    text = text.replace("*", " ")  # markdown emphasis from saved pages: "**T** 0300 ..."
+    found = [p.findall(text) for p in (EMAIL, URL, _PHONE)]
+    postcode = _POSTCODE.search(text)
+    if not any(found) and not postcode:
+        return None
+    rest = text
+    for pattern in (EMAIL, URL, _PHONE, _POSTCODE):
+        rest = pattern.sub(" ", rest)
+    tokens = [t for t in re.split(r"[\s,|:;•·/()]+", rest) if t.strip(".-–")]
+    words = [t for t in tokens if t.strip(".").casefold() not in _CONTACT_LABELS]
+    if len(words) > _ADDRESS_WORDS:
+        return None
+    if not all(w[0].isupper() or w.isdigit() or w in {"&", "-", "–"} for w in words):
+        return None
+    return "contact" if any(found) else "postcode"
+
+
+
+
 def _words(line: str) -> int:
     return len(_WORD.findall(line))
 
@@ -546,7 +578,7 @@ def clean_report_text(text: str) -> str:
     vocabulary = {w.lower() for w in _WORD_TOKEN.findall(text)}
     lines: list[str] = []
     for line in raw:
-        if _PAGE_NUMBER.match(line) or _RULE_LINE.match(line):
+        if _PAGE_NUMBER.match(line) or _RULE_LINE.match(line) or contact_kind(line) == "contact":
             lines.append("")
         else:
             lines.append(_strip_footnote_markers(line, vocabulary).rstrip())

@@ -65,7 +65,8 @@ def _questions(args: argparse.Namespace) -> Iterator[dict]:
                 item = json.loads(line)
                 item["question"]  # noqa: B018 - fail early on a missing field
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise SystemExit(f"{path}:{n}: expected a JSON object with a \"question\" field")
+                raise SystemExit(
+                    f"{path}:{n}: expected a JSON object with a \"question\" field") from None
             yield item
     elif args.question:
         yield {"question": args.question}
@@ -136,6 +137,42 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from rag.answering import Assistant
+    from rag.evaluation import evaluate, load_qa, summarise
+
+    items = load_qa(Path(args.qa))
+    results = evaluate(items, Assistant(settings), modes=("dense", "bm25", "hybrid"))
+    summary = summarise(results)
+    print(f"{summary['questions']} questions ({summary['answerable']} answerable)")
+    print(f"{'retrieval':10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'nDCG':>6}")
+    for mode, m in summary["retrieval"].items():
+        print(f"{mode:10} {m['recall@1']:6.3f} {m['recall@5']:6.3f} {m['recall@10']:6.3f} "
+              f"{m['mrr']:6.3f} {m['ndcg@10']:6.3f}")
+    for name, value in summary["answers"].items():
+        print(f"{name:28} {value}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        with (out / "questions.jsonl").open("w") as fh:
+            for r in results:
+                fh.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+    failures = []
+    hybrid = summary["retrieval"]["hybrid"]
+    for name, floor, value in (
+        ("recall@5", args.min_recall5, hybrid["recall@5"]),
+        ("key_fact_accuracy", args.min_key_facts, summary["answers"]["key_fact_accuracy"]),
+    ):
+        if floor is not None and value < floor:
+            failures.append(f"{name} {value} is below the threshold {floor}")
+    for line in failures:
+        print(f"FAIL: {line}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag import store
 
@@ -179,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _filter_args(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score retrieval and answers on a QA file")
+    p.add_argument("--qa", default="eval/qa.jsonl")
+    p.add_argument("--out", help="folder for metrics.json and per-question results")
+    p.add_argument("--min-recall5", type=float, help="fail if hybrid recall@5 is below this")
+    p.add_argument("--min-key-facts", type=float, help="fail if key-fact accuracy is below")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("status", help="what the index holds")
     p.add_argument("--json", action="store_true")

@@ -88,7 +88,8 @@ def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:
         html = decode_text(data, path.name)
         text = trafilatura.extract(html, include_comments=False, include_tables=True)
         if not text:
-            raise LoadError(f"{path.name}: no article text found in the HTML; save the page as text")
+            raise LoadError(
+                f"{path.name}: no article text found in the HTML; save the page as text")
         return [text], True
     text = decode_text(data, path.name)
     web = looks_like_web_page(text)
@@ -164,8 +165,7 @@ def infer_kind(text: str, name: str, web: bool) -> str:
 
 
 def infer_publisher(text: str, kind: str) -> str | None:
-    head = text[:4000]
-    if kind in ("inspection report", "monitoring letter") and re.search(r"\bOfsted\b", head):
+    if kind in ("inspection report", "monitoring letter") and re.search(r"\bOfsted\b", text):
         return "Ofsted"
     return None
 

@@ -78,7 +78,7 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Length in the model's own word pieces, without the [CLS]/[SEP] markers."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         if not texts:

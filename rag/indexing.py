@@ -107,7 +107,8 @@ def sync(
     index_dir = settings.index_dir
     report = SyncReport()
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder {corpus_dir}/ does not exist; create it and add files")
+        raise FileNotFoundError(
+            f"corpus folder {corpus_dir}/ does not exist; create it and add files")
     with store.writer_lock(index_dir):
         conn = store.connect(index_dir)
         try:

@@ -35,6 +35,10 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
+from rag.cleaning import EMAIL as _EMAIL
+from rag.cleaning import URL as _URL
+from rag.cleaning import contact_kind
+
 
 class PdfError(Exception):
     """A PDF that cannot be indexed; the message says why and what to do."""
@@ -53,7 +57,6 @@ _FEW_LINES = 20
 _SUPERSCRIPT = 0.8  # a raised number in a font this much smaller is a footnote marker
 _BLOCK_WORDS = 8  # address and contact lines are at most this many words ...
 _BLOCK_CHARS = 60  # ... and this many characters
-_ADDRESS_WORDS = 6  # what may remain of a contact line once numbers and addresses are gone
 
 # --------------------------------------------------------------------------- patterns
 
@@ -66,14 +69,6 @@ _RULE = re.compile(r"^[\s_\-–—=.·*~]*$")
 _BULLET = re.compile(r"^[•●▪■◦○‣⁃∙·\x7f\u2023\u25aa\u25cf\ue000-\uf8ff]\s*")
 _ASCII_BULLET = re.compile(r"^[-–*]\s+(?=\S)")
 _NUMBERED = re.compile(r"^(?:\d{1,3}\.(?:\d{1,2}\.?)*|\(\d{1,3}\)|\d{1,3}\))\s+\S")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
-_PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3} ?(?:\(0\) ?)?|0)\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
-_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
-_CONTACT_LABELS = {
-    "t", "tel", "telephone", "phone", "textphone", "minicom", "fax", "f", "m", "mobile",
-    "e", "email", "e-mail", "w", "web", "website", "direct", "dx", "switchboard",
-}
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _COMPOUND = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
 _HYPHEN_END = re.compile(r"(\w+)[-\u2010]$")
@@ -275,25 +270,6 @@ def _running_lines(pages: list[list[_Line]]) -> set[str]:
     return {key for key, n in counts.items() if n >= need and key}
 
 
-def _contact_kind(text: str) -> str | None:
-    """Say "contact" for a phone, email or web line, "postcode" for an address line
-    ending in a postcode, None for prose that merely mentions one ("please telephone …")."""
-    found = [p.findall(text) for p in (_EMAIL, _URL, _PHONE)]
-    postcode = _POSTCODE.search(text)
-    if not any(found) and not postcode:
-        return None
-    rest = text
-    for pattern in (_EMAIL, _URL, _PHONE, _POSTCODE):
-        rest = pattern.sub(" ", rest)
-    tokens = [t for t in re.split(r"[\s,|:;•·/()]+", rest) if t.strip(".-–")]
-    words = [t for t in tokens if t.strip(".").casefold() not in _CONTACT_LABELS]
-    if len(words) > _ADDRESS_WORDS:
-        return None
-    if not all(w[0].isupper() or w.isdigit() or w in {"&", "-", "–"} for w in words):
-        return None
-    return "contact" if any(found) else "postcode"
-
-
 def _short_plain(line: _Line) -> bool:
     """Short, unpunctuated and not a list item: the shape of an address line."""
     if line.bullet or line.numbered:
@@ -360,7 +336,7 @@ def _strip_furniture(lines: list[_Line], running: set[str]) -> list[_Line | None
         elif _RULE.match(ln.text):
             drop.add(i)
         else:
-            kind = _contact_kind(ln.text)
+            kind = contact_kind(ln.text)
             if kind == "contact":
                 contact.add(i)
             elif kind == "postcode":

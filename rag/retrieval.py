@@ -139,7 +139,8 @@ class Retriever:
             f"SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE {where}", args)
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, n: int,
+              allowed: np.ndarray | None) -> list[tuple[int, float]]:
         index = self.reader.faiss
         if index is None or index.ntotal == 0 or (allowed is not None and not len(allowed)):
             return []
@@ -204,7 +205,8 @@ class Retriever:
         marks = ",".join("?" * len(ids))
         rows = {r["id"]: r for r in self.conn.execute(
             "SELECT c.id, c.doc_id, d.title, d.source, d.date, d.kind, c.page, c.paragraph,"
-            f" c.section, c.text FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
+            " c.section, c.text FROM chunks c JOIN documents d USING (doc_id)"
+            f" WHERE c.id IN ({marks})",
             ids)}
         return [
             Hit(chunk_id=i, doc_id=r["doc_id"], title=r["title"], source=r["source"],

@@ -313,8 +313,8 @@ class IndexReader:
         self.manifest = read_manifest(self.conn) or {}
         dimension = int(self.manifest.get("dimension", 0))
         index = load_faiss(self.index_dir, gen)
-        if index is None or index.ntotal != self._count():
-            index = build_faiss(*all_vectors(self.conn, dimension), dimension) if dimension else None
+        if (index is None or index.ntotal != self._count()) and dimension:
+            index = build_faiss(*all_vectors(self.conn, dimension), dimension)
         self.faiss, self.generation = index, gen
         return True
 

@@ -16,6 +16,9 @@ _PLAIN = str.maketrans(
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 _INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
+_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|Mr|Mrs|Ms|Dr|No|vs|approx|para|St)\.$", re.I)
+_LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\.\s+")
 
 
 def normalise(text: str) -> str:
@@ -30,3 +33,29 @@ def normalise(text: str) -> str:
     text = _HYPHEN_BREAK.sub(r"\1\2", text)
     text = _INNER_HYPHEN.sub("", text)
     return _SPACE.sub(" ", text).strip().casefold()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans in a passage. Bullet lines and paragraph numbers are boundaries."""
+    spans: list[tuple[int, int]] = []
+    body_start = 0
+    if m := _LEADING_NUMBER.match(text):
+        body_start = m.end()
+    for line in re.finditer(r"[^\n]+", text[body_start:]):
+        start = body_start + line.start()
+        segment = line.group()
+        cursor = 0
+        for m in _SENTENCE_END.finditer(segment):
+            if _ABBREVIATION.search(segment[: m.start()]):
+                continue
+            spans.append((start + cursor, start + m.start()))
+            cursor = m.end()
+        spans.append((start + cursor, start + len(segment)))
+    cleaned = []
+    for s, e in spans:
+        piece = text[s:e]
+        s += len(piece) - len(piece.lstrip("-\u2022 \t"))
+        e -= len(piece) - len(piece.rstrip())
+        if e - s >= 25:
+            cleaned.append((s, e))
+    return cleaned

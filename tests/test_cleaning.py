@@ -395,10 +395,12 @@ def test_footnote_markers_go_but_figures_stay(report: str) -> None:
     assert "take over 72 hours" in report
 
 
-def test_letter_keeps_its_address_lines_and_rejoins_across_the_page() -> None:
+def test_letter_keeps_recipient_drops_letterhead_and_rejoins_across_the_page() -> None:
     letter = clean_report_text(read(LETTER))
     assert "Birmingham City Council\nPO Box 16466\n1st Floor, Zone 6" in letter
-    assert "WC2B 6SE" in letter
+    # The sender's contact line is furniture; the recipient's address is content.
+    assert "Aviation House" not in letter
+    assert "enquiries@ofsted.gov.uk" not in letter
     assert "are consistently good. Improvements include the completion of work" in letter
     assert "workers' activities and an appropriate analysis." in letter
 
