@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import faiss
 import numpy as np
@@ -68,6 +68,44 @@ class Hit:
             data.pop(private)
         data["section"] = self.section
         return data
+
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+
+
+def year_scopes(question: str, filters: Filters) -> list[Filters]:
+    """One filter per distinct year the question names, unless dates are already fixed."""
+    if filters.date_from or filters.date_to:
+        return []
+    years = dict.fromkeys(_YEAR.findall(question))
+    return [replace(filters, date_from=f"{y}-01-01", date_to=f"{y}-12-31") for y in years]
+
+
+_DOC_REFERENCE = re.compile(
+    r"\b(?:(?:19|20)\d\d|(?:re-?)?inspections?|monitoring|visits?|letters?|reports?|"
+    r"press releases?|ofsted|inspectors?|change[ds]?|between|since|improved?)\b", re.I)
+
+
+def topic_of(question: str) -> str:
+    """The question without the words that point at documents rather than the subject.
+
+    "How did thresholds change between the 2016 inspection and the 2017 monitoring
+    visit?" is about thresholds; the years already choose the documents (year_scopes),
+    and "inspection", "visit", "report" occur in every passage, so they only add noise
+    to both the embedding and BM25. Falls back to the question if nothing is left.
+    """
+    topic = " ".join(_DOC_REFERENCE.sub(" ", question).split())
+    return topic if len(topic.split()) >= 2 else question
+
+
+def interleave(lists: list[list[int]]) -> list[int]:
+    """Round-robin merge of ranked lists, keeping each id's first appearance."""
+    merged: dict[int, None] = {}
+    for rank in range(max((len(x) for x in lists), default=0)):
+        for ranked in lists:
+            if rank < len(ranked):
+                merged.setdefault(ranked[rank], None)
+    return list(merged)
 
 
 def fts_query(question: str) -> str:
@@ -165,32 +203,52 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None,
                mode: str = "hybrid", diversify: bool = True) -> list[Hit]:
-        """The k best passages for a question, best first."""
+        """The k best passages for a question, best first.
+
+        A question that names years ("between the 2016 inspection and the 2017 visit")
+        gets a ranked list from each year's documents, interleaved with the overall
+        list, so a comparison sees evidence from both ends instead of only the larger
+        document.
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.reader.refresh()
         k = k or self.settings.k
         filters = filters or Filters()
         n = max(self.settings.candidates, k)
-        expanded = expand_query(question, self.glossary())
+        expanded = expand_query(topic_of(question), self.glossary())
         vector = self.embedder.encode([expanded])[0]
-        allowed = self.allowed_ids(filters)
-        dense = self.dense(vector, n, allowed) if mode != "bm25" else []
-        sparse = self.bm25(expanded, n, filters) if mode != "dense" else []
-        rankings = {"dense": [i for i, _ in dense], "bm25": [i for i, _ in sparse]}
-        weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
-        fused = rrf(rankings, weights, self.settings.rrf_k)
-        ordered = sorted(fused, key=lambda c: -fused[c])
+        lists, fused, rankings = [], {}, {}
+        for scope in [*year_scopes(question, filters), filters]:
+            ranked, scores, named = self._ranked(expanded, vector, scope, mode, n)
+            lists.append(ranked)
+            for c, v in scores.items():
+                fused[c] = max(fused.get(c, 0.0), v)
+            if scope is filters:
+                rankings = named
+        ordered = interleave(lists)
         vectors = self._vectors(ordered)
         cosine = {c: float(vectors[c] @ vector) for c in ordered}
         if diversify and len(ordered) > k:
-            ordered = mmr(ordered, fused, vectors, k, self.settings.mmr_lambda)
+            relevance = {c: 1.0 / (rank + 1) for rank, c in enumerate(ordered)}
+            ordered = mmr(ordered, relevance, vectors, k, self.settings.mmr_lambda)
         hits = self._hits(ordered[:k], fused)
         for hit in hits:
             hit.dense = cosine[hit.chunk_id]
             hit.ranks = {name: ids.index(hit.chunk_id) + 1
                          for name, ids in rankings.items() if hit.chunk_id in ids}
         return hits
+
+    def _ranked(self, question: str, vector: np.ndarray, filters: Filters, mode: str, n: int,
+                ) -> tuple[list[int], dict[int, float], dict[str, list[int]]]:
+        """Fused ranking within one scope: ids best first, their RRF scores, the inputs."""
+        allowed = self.allowed_ids(filters)
+        dense = self.dense(vector, n, allowed) if mode != "bm25" else []
+        sparse = self.bm25(question, n, filters) if mode != "dense" else []
+        rankings = {"dense": [i for i, _ in dense], "bm25": [i for i, _ in sparse]}
+        weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
+        fused = rrf(rankings, weights, self.settings.rrf_k)
+        return sorted(fused, key=lambda c: -fused[c]), fused, rankings
 
     def _vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         if not ids:
