@@ -29,6 +29,9 @@ _FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
     r"those|these|there|then)\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
+_REFERS_BACK = re.compile(
+    r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
+    r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
 
 
 @dataclass
@@ -110,12 +113,26 @@ class Assistant:
                filters: Filters | None = None) -> Answer:
         searched_for = contextualise(question, history)
         hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters)
+        reason = self.out_of_scope(searched_for)
+        if reason:
+            return Answer(question, NOT_COVERED, True, closest=hits[:3],
+                          searched_for=searched_for, notice=reason)
         result = self.extractive(question, searched_for, hits)
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
             result = generate(self.settings, result, hits, self.retriever.embedder)
         return result
+
+    def out_of_scope(self, question: str) -> str | None:
+        """A reason the index cannot answer, visible before any passage is scored."""
+        names = self.retriever.unknown_names(question)
+        if names:
+            return f"No indexed document mentions {', '.join(names)}."
+        years = self.retriever.undocumented_years(question)
+        if years:
+            return f"No indexed document is dated {', '.join(years)}."
+        return None
 
     def extractive(self, question: str, searched_for: str, hits: list[Hit]) -> Answer:
         """Pick the sentences that answer the question; abstain when none is close enough."""
@@ -130,17 +147,21 @@ class Assistant:
 
         chosen: list[int] = []
         seen: list[set[str]] = []
+        asked = content_words(expanded)
         floor = max(self.settings.min_relevance, scores[order[0]] * 0.75)
         for i in order:
             if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
                 break
             hit, s, e = candidates[i]
-            words = content_words(hit.text[s:e])
+            # The report repeats findings; one copy is enough. The question's own words
+            # are left out of the comparison: every relevant sentence shares them.
+            words = content_words(hit.text[s:e]) - asked
             if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
-                continue  # the report repeats findings; one copy is enough
+                continue
             chosen.append(i)
             seen.append(words)
 
+        chosen = self._with_continuations(chosen, candidates)
         # Order by document date, then position in the document, grouped by document.
         chosen.sort(key=lambda i: (candidates[i][0].date or "9999", candidates[i][0].doc_id,
                                    candidates[i][0].chunk_id, candidates[i][1]))
@@ -162,6 +183,22 @@ class Assistant:
             groups[-1] += f" {quote} [{n}]"
         return Answer(question, "\n\n".join(groups), False, citations, hits[:3],
                       searched_for=searched_for)
+
+    def _with_continuations(self, chosen: list[int],
+                            candidates: list[tuple[Hit, int, int]]) -> list[int]:
+        """Add the next sentence when it refers back to a chosen one.
+
+        "Return home interviews are completed for a minority... Of those completed, two
+        thirds take over 72 hours." The second sentence shares no word with the question
+        but is the rest of the finding; without its predecessor it would mean nothing.
+        """
+        out = list(chosen)
+        for i in chosen:
+            j = i + 1
+            if (j < len(candidates) and j not in out and candidates[j][0] is candidates[i][0]
+                    and _REFERS_BACK.match(candidates[j][0].text[candidates[j][1]:])):
+                out.append(j)
+        return out
 
     def score_sentences(self, question: str, sentences: list[str]) -> np.ndarray:
         """Relevance of each sentence: embedding cosine blended with word coverage.

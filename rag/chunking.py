@@ -15,6 +15,10 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.documents import Document
 
+# Bump when chunk text or boundaries change: the manifest records it, so an index built
+# by an older chunker is rebuilt (and says so) instead of mixing two kinds of chunks.
+VERSION = 2
+
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")
 _HEADING_END = (".", ",", ";", ":", "?", "!", ")", "\u201d", '"')
@@ -84,11 +88,14 @@ def _units(text: str) -> list[_Unit]:
     """
     units: list[_Unit] = []
     section: str | None = None
+    heading_at: int | None = None  # where the heading just read starts, if nothing followed
     for start, end in _blocks(text):
         block = text[start:end]
         if is_heading(block):
             section = " ".join(block.split())
+            heading_at = start if heading_at is None else heading_at
             continue
+        opens_section, heading_at = heading_at, None
         number = _NUMBERED.match(block)
         continues = (
             (block[0].islower() or block.startswith("- "))
@@ -100,7 +107,10 @@ def _units(text: str) -> list[_Unit]:
         elif continues or (units and units[-1].paragraph is None and units[-1].section == section):
             units[-1].end = end
         else:
-            units.append(_Unit(start, end, section, None))
+            # Prose keeps its heading in the text: a title or heading can be the answer
+            # ("Children's services in Birmingham are inadequate").
+            units.append(_Unit(opens_section if opens_section is not None else start, end,
+                               section, None))
     return units
 
 

@@ -43,7 +43,7 @@ class Settings:
 
     # Answers.
     answer_sentences: int = 5
-    min_relevance: float = 0.35
+    min_relevance: float = 0.45  # calibrated by eval/calibrate_abstention.py
     generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
     generator_model: str = ""
     generator_timeout_s: float = 60.0

@@ -3,9 +3,10 @@
 No entailment (NLI) model installs here, so support is judged in two tiers:
 1. exact: the sentence, normalised, is contained in the passage -> supported (1.0);
 2. approximate: every number in the sentence must appear in the passage, every
-   capitalised name too; then the score is the mean of the best embedding cosine
-   against the passage's sentences and the share of the sentence's content words that
-   the passage contains. Supported when that score reaches ``threshold``.
+   capitalised name and every verdict word ("good", "poor", "inadequate") too, and a
+   negation must agree with the closest source sentence; then the score is the mean of
+   the best embedding cosine against the passage's sentences and the share of the
+   sentence's content words that the passage contains. Supported at ``threshold``.
 The tier-2 score is an approximation and is labelled so wherever it is shown. A real
 NLI model can replace it: anything with the ``Judge`` signature will do.
 """
@@ -22,6 +23,16 @@ from rag.text import normalise, split_sentences
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _WORD = re.compile(r"[a-z0-9]+")
+# Words that carry a finding's verdict. "Services are good" must not pass as support for
+# "services are poor" just because the other words match.
+_VERDICT = frozenset(
+    "good outstanding effective strong strengthened improved improving improvement positive "
+    "timely appropriate appropriately robust consistent consistently secure stable safe "
+    "poor inadequate weak ineffective inconsistent inconsistently declined declining "
+    "deteriorated unsafe unstable delayed late insufficient requires serious".split())
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|cannot|without)\b|n't\b", re.I)
+_AUXILIARY = frozenset(
+    "being been be do does did then yet always currently now also only very all any".split())
 _STOP = frozenset(
     "the a an and or of to in on for with at by from is are was were be been that this it its "
     "as has have had not but which who their there they these those than so such".split())
@@ -51,6 +62,27 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(normalise(text)) if w not in _STOP and len(w) > 2}
 
 
+def reverses(claim: str, closest: str, passage: str) -> bool:
+    """Whether the claim adds a negation, or drops one while repeating what it negated.
+
+    A negation the closest source sentence lacks is added. A dropped one is looked for
+    in the whole passage: "Services are good" against "... are not good" reverses it,
+    while a claim that leaves out a negated clause ("... and they are not then
+    consistently copied") does not. Errs towards "unsupported", the safe side.
+    """
+    claim_negated = bool(_NEGATION.search(claim))
+    if claim_negated and not _NEGATION.search(closest):
+        return True
+    if not claim_negated:
+        claim_words = _words(claim)
+        for m in _NEGATION.finditer(passage):
+            following = [w for w in _WORD.findall(normalise(passage[m.end():m.end() + 80]))
+                         if w not in _STOP and w not in _AUXILIARY]
+            if following and following[0] in claim_words:
+                return True
+    return False
+
+
 class SupportJudge:
     """The default judge; holds the embedder so passages are compared in one batch."""
 
@@ -67,9 +99,16 @@ class SupportJudge:
         missing_names = {n for n in names_in(claim) if n not in passage.lower()}
         if missing_names:
             return Support(False, 0.0, False, f"names not in source: {sorted(missing_names)}")
+        verdicts = (_words(claim) & _VERDICT) - _words(passage)
+        if verdicts:
+            return Support(False, 0.0, False, f"verdict not in source: {sorted(verdicts)}")
         sentences = [passage[s:e] for s, e in split_sentences(passage)] or [passage]
         vectors = self.embedder.encode([claim, *sentences])
-        cosine = float((vectors[1:] @ vectors[0]).max())
+        similarities = vectors[1:] @ vectors[0]
+        cosine = float(similarities.max())
+        closest = sentences[int(similarities.argmax())]
+        if reverses(claim, closest, passage):
+            return Support(False, 0.0, False, "negation differs from the closest source sentence")
         words = _words(claim)
         overlap = len(words & _words(passage)) / max(1, len(words))
         score = 0.5 * cosine + 0.5 * overlap

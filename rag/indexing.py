@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import store
+from rag import chunking, store
 from rag.chunking import chunk_document
 from rag.config import Settings
 from rag.documents import (
@@ -54,6 +54,7 @@ def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
         "model": settings.model,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "chunker_version": chunking.VERSION,
     }
     if dimension is not None:
         manifest["dimension"] = dimension

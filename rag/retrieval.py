@@ -71,6 +71,11 @@ class Hit:
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_DOCUMENT_YEAR = re.compile(
+    r"\b((?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?(?:re-?)?(?:inspection|visit|report|letter)"
+    r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
+# A capitalised word that does not open the question: a place, person or organisation.
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 
 
 def year_scopes(question: str, filters: Filters) -> list[Filters]:
@@ -168,6 +173,34 @@ class Retriever:
                 "SELECT short, min(long) FROM glossary GROUP BY short")]
             self._glossary_gen = self.reader.generation
         return self._glossary
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Capitalised names in the question that no indexed passage or title mentions.
+
+        "What did Ofsted say about Manchester?" over a Birmingham corpus: the honest
+        answer is that the index has nothing on Manchester, however similar the
+        passages about other councils look to the embedding.
+        """
+        unknown = []
+        for name in dict.fromkeys(_NAME.findall(question)):
+            if name.lower() in STOPWORDS:
+                continue
+            found = self.conn.execute(
+                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (f'"{name}"',)
+            ).fetchone() or self.conn.execute(
+                "SELECT 1 FROM documents WHERE title LIKE ? LIMIT 1", (f"%{name}%",)).fetchone()
+            if not found:
+                unknown.append(name)
+        return unknown
+
+    def undocumented_years(self, question: str) -> list[str]:
+        """Years the question ties to a document ("the 2019 inspection") that no document has."""
+        years = []
+        for year in dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(question)):
+            if not self.conn.execute("SELECT 1 FROM documents WHERE date LIKE ? LIMIT 1",
+                                     (f"{year}%",)).fetchone():
+                years.append(year)
+        return years
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
