@@ -17,7 +17,7 @@ from rag.documents import Document
 
 # Bump when chunk text or boundaries change: the manifest records it, so an index built
 # by an older chunker is rebuilt (and says so) instead of mixing two kinds of chunks.
-VERSION = 2
+VERSION = 3
 
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")
@@ -79,12 +79,13 @@ class _Unit:
     paragraph: int | None
 
 
-def _units(text: str) -> list[_Unit]:
+def _units(text: str, page_at: Callable[[int], int | None]) -> list[_Unit]:
     """Group blocks into numbered paragraphs and runs of prose under one heading.
 
     A block that starts in lower case continues the one before it: that is a paragraph
     broken by a page boundary, not a new one. A bullet list belongs to the paragraph
-    that introduces it.
+    that introduces it. Otherwise a run of prose stops at a page boundary, so that a
+    chunk's page is where all of its text is.
     """
     units: list[_Unit] = []
     section: str | None = None
@@ -104,7 +105,8 @@ def _units(text: str) -> list[_Unit]:
         )
         if number:
             units.append(_Unit(start, end, section, int(number[1])))
-        elif continues or (units and units[-1].paragraph is None and units[-1].section == section):
+        elif continues or (units and units[-1].paragraph is None and units[-1].section == section
+                           and page_at(units[-1].start) == page_at(start)):
             units[-1].end = end
         else:
             # Prose keeps its heading in the text: a title or heading can be the answer
@@ -142,7 +144,7 @@ def chunk_document(
     """
     splitter = make_splitter(count_tokens, chunk_tokens, overlap_tokens)
     chunks: list[Chunk] = []
-    for unit in _units(doc.text):
+    for unit in _units(doc.text, doc.page_at):
         body = doc.text[unit.start : unit.end]
         probe = Chunk(doc.doc_id, 0, body, 0, 0, None, None, unit.section)
         fits = count_tokens(probe.embed_text(doc.title)) <= max_tokens - 2

@@ -112,6 +112,7 @@ _LONG_DATE = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I
 )
 _SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b")
+_ISO_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)")
 _PREFIX_DATE = re.compile(r"^((?:19|20)\d\d)(?:-(\d\d)-(\d\d))?(?=[_\- .])")
 
 
@@ -139,7 +140,15 @@ def find_date(text: str) -> str | None:
 
 
 def date_from_name(name: str) -> str | None:
-    """A ``YYYY-MM-DD`` or ``YYYY`` file-name prefix, the corpus's naming convention."""
+    """A ``YYYY-MM-DD`` anywhere in the file name, else a ``YYYY`` prefix.
+
+    The corpus names files ``2017-10-19_ofsted_...``; downloads often end in the date
+    (``sandwell_inspection-report_2018-01-29.pdf``). A bare year only counts as a
+    prefix, where it is a naming convention rather than part of a title.
+    """
+    full = _ISO_IN_NAME.search(name)
+    if full:
+        return _iso(int(full[1]), int(full[2]), int(full[3]))
     m = _PREFIX_DATE.match(name)
     if not m:
         return None

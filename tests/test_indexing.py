@@ -191,3 +191,54 @@ def test_vectors_in_faiss_match_those_stored(built_index: Settings) -> None:
     row = reader.conn.execute("SELECT id, vector FROM chunks LIMIT 1").fetchone()
     stored = np.frombuffer(row["vector"], dtype=np.float32)
     assert np.allclose(reader.faiss.reconstruct(int(row["id"])), stored)
+
+
+REAL_PDFS = Path(__file__).resolve().parents[2] / "shared" / "real-pdfs"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_PDFS.is_dir(), reason="../shared/real-pdfs is not present")
+def test_real_ofsted_pdfs_index_with_pages_paragraphs_and_no_letterhead(
+    tmp_path: Path, embedder
+) -> None:
+    settings = settings_for(tmp_path)
+    settings.corpus_dir.mkdir()
+    for name in ("sandwell_inspection-report_2018-01-29.pdf",
+                 "coventry_focused-visit-letter_2018-02-22.pdf"):
+        (settings.corpus_dir / name).write_bytes((REAL_PDFS / name).read_bytes())
+    report = sync(settings, embedder=embedder)
+    assert len(report.added) == 2 and not report.failed
+    reader = assert_consistent(settings)
+    docs = {r["source"]: r for r in reader.conn.execute("SELECT * FROM documents")}
+    assert docs["sandwell_inspection-report_2018-01-29.pdf"]["date"] == "2018-01-29"
+    assert docs["sandwell_inspection-report_2018-01-29.pdf"]["kind"] == "inspection report"
+    assert docs["coventry_focused-visit-letter_2018-02-22.pdf"]["kind"] == "monitoring letter"
+    chunks = reader.conn.execute("SELECT doc_id, text, page, paragraph FROM chunks").fetchall()
+    assert all(c["page"] is not None and c["page"] >= 1 for c in chunks)
+    sandwell = [c for c in chunks if c["doc_id"].startswith("sandwell")]
+    para22 = [c for c in sandwell if c["paragraph"] == 22]
+    assert para22 and para22[0]["page"] == 12 and para22[0]["text"].startswith("22. ")
+    assert max(c["page"] for c in sandwell) >= 30
+    for c in chunks:
+        assert "Piccadilly Gate" not in c["text"] and "Textphone" not in c["text"], c["text"]
+    letter = [c for c in chunks if c["doc_id"].startswith("coventry")]
+    # The letterhead's contact line is furniture (Sandwell's complaints paragraph, which
+    # mentions the address in a sentence, is content and stays).
+    assert letter and not any("enquiries@ofsted.gov.uk" in c["text"] for c in letter)
+
+
+def test_form_feeds_in_text_files_are_page_breaks(tmp_path: Path, embedder) -> None:
+    settings = settings_for(tmp_path)
+    settings.corpus_dir.mkdir()
+    pages = [
+        "Inspection of Testshire children's services\n\nThe first page talks about adoption "
+        "panels and how quickly adopters are approved.",
+        "The second page describes care leavers and their personal advisers in detail.",
+        "The third page is about the multi-agency safeguarding hub and its thresholds.",
+    ]
+    (settings.corpus_dir / "testshire.txt").write_text("\f".join(pages))
+    sync(settings, embedder=embedder)
+    reader = assert_consistent(settings)
+    by_page = {r["page"]: r["text"] for r in reader.conn.execute("SELECT page, text FROM chunks")}
+    assert set(by_page) == {1, 2, 3}
+    assert "care leavers" in by_page[2] and "safeguarding hub" in by_page[3]
