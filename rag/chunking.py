@@ -17,7 +17,7 @@ from rag.documents import Document
 
 # Bump when chunk text or boundaries change: the manifest records it, so an index built
 # by an older chunker is rebuilt (and says so) instead of mixing two kinds of chunks.
-VERSION = 3
+VERSION = 4
 
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")
@@ -104,7 +104,9 @@ def _units(text: str, page_at: Callable[[int], int | None]) -> list[_Unit]:
             and units[-1].section == section
         )
         if number:
-            units.append(_Unit(start, end, section, int(number[1])))
+            # A list that starts at 1 keeps its heading ("Recommendations", a title).
+            opens = opens_section if opens_section is not None and number[1] == "1" else start
+            units.append(_Unit(opens, end, section, int(number[1])))
         elif continues or (units and units[-1].paragraph is None and units[-1].section == section
                            and page_at(units[-1].start) == page_at(start)):
             units[-1].end = end
