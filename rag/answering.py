@@ -141,6 +141,11 @@ class Assistant:
         if not candidates:
             return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
         scores = self.score_sentences(expanded, [h.text[s:e] for h, s, e in candidates])
+        # Retrieval already weighed each passage against the question in context (BM25,
+        # dense, fusion); its rank is a prior on the passage's sentences.
+        rank = {h.chunk_id: r for r, h in enumerate(hits)}
+        prior = np.array([1.0 - rank[h.chunk_id] / len(hits) for h, _, _ in candidates])
+        scores = scores + self.settings.rank_prior * prior
         order = np.argsort(-scores)
         if scores[order[0]] < self.settings.min_relevance:
             return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
@@ -148,7 +153,7 @@ class Assistant:
         chosen: list[int] = []
         seen: list[set[str]] = []
         asked = content_words(expanded)
-        floor = max(self.settings.min_relevance, scores[order[0]] * 0.75)
+        floor = max(self.settings.min_relevance, scores[order[0]] * self.settings.answer_floor)
         for i in order:
             if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
                 break

@@ -17,7 +17,7 @@ from rag.documents import Document
 
 # Bump when chunk text or boundaries change: the manifest records it, so an index built
 # by an older chunker is rebuilt (and says so) instead of mixing two kinds of chunks.
-VERSION = 4
+VERSION = 5
 
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")
@@ -132,6 +132,25 @@ def make_splitter(
     )
 
 
+def locate(body: str, pieces: list[str]) -> list[tuple[int, str]]:
+    """Offset of each split piece in its body, searching forward from the previous one.
+
+    The splitter's own ``start_index`` is -1 when its whitespace stripping makes a
+    piece unfindable, and a wrong span would send a citation to the wrong place.
+    """
+    located: list[tuple[int, str]] = []
+    cursor = 0
+    for piece in pieces:
+        at = body.find(piece, cursor)
+        if at < 0:
+            at = body.find(piece)
+        if at < 0:  # never expected: the splitter returns substrings of the body
+            raise ValueError(f"chunk text not found in its section: {piece[:60]!r}")
+        located.append((at, piece))
+        cursor = at + 1
+    return located
+
+
 def chunk_document(
     doc: Document,
     count_tokens: Callable[[str], int],
@@ -155,10 +174,9 @@ def chunk_document(
         elif count_tokens(body) <= chunk_tokens:
             pieces = [(0, body)]
         else:
-            docs = splitter.create_documents([body])
-            pieces = [(d.metadata["start_index"], d.page_content) for d in docs]
+            pieces = locate(body, [d.page_content for d in splitter.create_documents([body])])
         for offset, piece in pieces:
-            start = unit.start + max(offset, 0)
+            start = unit.start + offset
             chunks.append(
                 Chunk(
                     doc_id=doc.doc_id,

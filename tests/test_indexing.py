@@ -242,3 +242,11 @@ def test_form_feeds_in_text_files_are_page_breaks(tmp_path: Path, embedder) -> N
     by_page = {r["page"]: r["text"] for r in reader.conn.execute("SELECT page, text FROM chunks")}
     assert set(by_page) == {1, 2, 3}
     assert "care leavers" in by_page[2] and "safeguarding hub" in by_page[3]
+
+
+def test_every_chunk_span_points_at_its_text(built_index: Settings) -> None:
+    reader = store.IndexReader(built_index.index_dir)
+    docs = {r["doc_id"]: r["text"]
+            for r in reader.conn.execute("SELECT doc_id, text FROM documents")}
+    for c in reader.conn.execute("SELECT doc_id, start, end, text FROM chunks"):
+        assert docs[c["doc_id"]][c["start"]:c["end"]] == c["text"], c["text"][:80]

@@ -1,0 +1,63 @@
+"""The conversation export: Markdown with every citation, document text escaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rag.answering import NOT_COVERED, Answer, Citation
+from rag.conversation import Turn, export_name, history, to_markdown
+from rag.retrieval import Filters, Hit
+
+WHEN = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def cited(n: int, quote: str, label: str = "paragraph 112") -> Citation:
+    return Citation(n=n, chunk_id=n, doc_id="2016.txt", title="Children’s services",
+                    source="2016.txt", date="2016", kind="inspection report", page=None,
+                    paragraph=112, label=label, quote=quote, text=quote)
+
+
+def test_export_lists_questions_answers_and_citations() -> None:
+    answer = Answer("What about RHIs?", "The report says: RHIs are rare. [1] Most are late. [2]",
+                    False, [cited(1, "RHIs are rare."), cited(2, "Most are late.", "page 4")])
+    turn = Turn("What about RHIs?", answer, Filters(kinds=("inspection report",)))
+    text = to_markdown([turn], WHEN)
+    assert text.startswith("# Inspection reports Q&A: conversation\n\nExported 2024-05-01 09:30")
+    assert "## 1. What about RHIs\\?" in text
+    assert "*Searched only in kind\\: inspection report*" in text
+    assert "RHIs are rare\\. **\\[1\\]**" in text
+    assert ("1. Children’s services (2016\\, inspection report\\, paragraph 112), "
+            "`2016.txt`") in text
+    assert "   > RHIs are rare\\." in text
+    assert "2. Children’s services (2016\\, inspection report\\, page 4)" in text
+
+
+def test_export_of_a_declined_question_names_the_closest_passages() -> None:
+    hit = Hit(chunk_id=3, doc_id="l.txt", title="Letter", source="l.txt", date="2017",
+              kind="monitoring letter", page=None, paragraph=None, section=None, score=0.1,
+              text="Caseloads are lower.")
+    answer = Answer("Manchester?", NOT_COVERED, True, closest=[hit],
+                    notice="No indexed document mentions Manchester.")
+    text = to_markdown([Turn("What about Manchester?", answer)], WHEN)
+    assert "do not cover this question" in text
+    assert "> **Note:** No indexed document mentions Manchester\\." in text
+    assert "**Closest passages (they do not answer it)**" in text
+    assert "- Letter · 2017 · monitoring letter" in text and "Caseloads are lower\\." in text
+
+
+def test_export_escapes_markup_from_documents_and_questions() -> None:
+    evil = "<script>x()</script> [click](javascript:alert(1))"
+    answer = Answer(evil, f"It says: {evil} [1]", False, [cited(1, evil)])
+    text = to_markdown([Turn(evil, answer)], WHEN)
+    assert "<script>" not in text and "](javascript" not in text
+    assert "\\<script\\>" in text
+
+
+def test_history_is_the_earlier_questions_in_order() -> None:
+    turns = [Turn("first?", Answer("first?", "", True)), Turn("second?", Answer("", "", True))]
+    assert history(turns) == ["first?", "second?"]
+    assert history([]) == []
+
+
+def test_export_name() -> None:
+    assert export_name(dt.datetime(2024, 5, 1, 9, 30)) == "conversation-20240501-0930.md"

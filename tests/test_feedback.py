@@ -1,0 +1,66 @@
+"""Ratings of answers: one row per answer, kept in their own SQLite file beside the index."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from rag.answering import Answer, Citation
+from rag.feedback import (
+    DOWN,
+    FEEDBACK_NAME,
+    UP,
+    feedback_path,
+    rating_from_thumbs,
+    read_all,
+    record,
+)
+
+
+def an_answer() -> Answer:
+    cited = Citation(n=1, chunk_id=5, doc_id="r.txt", title="Report", source="r.txt",
+                     date="2016", kind="inspection report", page=None, paragraph=112,
+                     label="paragraph 112", quote="RHIs are rare.", text="112. RHIs are rare.")
+    return Answer("What about RHIs?", "The report says: RHIs are rare. [1]", False, [cited])
+
+
+def test_a_rating_is_stored_with_question_answer_and_citations(tmp_path: Path) -> None:
+    path = feedback_path(tmp_path / "index")
+    assert path == tmp_path / "index" / FEEDBACK_NAME
+    when = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
+    record(path, "turn-1", an_answer(), UP, '{"kinds": []}', now=when)
+    [row] = read_all(path)
+    assert (row.answer_id, row.rating, row.question) == ("turn-1", UP, "What about RHIs?")
+    assert row.created_at == "2024-05-01T09:30:00+00:00"
+    assert row.answer.endswith("[1]") and row.abstained is False
+    assert row.citations[0]["label"] == "paragraph 112"
+    assert row.citations[0]["quote"] == "RHIs are rare."
+    assert row.filters == {"kinds": []}
+
+
+def test_changing_a_rating_updates_the_row_and_none_withdraws_it(tmp_path: Path) -> None:
+    path = tmp_path / FEEDBACK_NAME
+    record(path, "turn-1", an_answer(), UP)
+    record(path, "turn-1", an_answer(), DOWN)
+    record(path, "turn-2", an_answer(), UP)
+    assert [(r.answer_id, r.rating) for r in read_all(path)] == [("turn-1", DOWN), ("turn-2", UP)]
+    record(path, "turn-1", an_answer(), None)
+    assert [r.answer_id for r in read_all(path)] == ["turn-2"]
+
+
+def test_ratings_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="rating must be"):
+        record(tmp_path / FEEDBACK_NAME, "t", an_answer(), 5)
+    assert not (tmp_path / FEEDBACK_NAME).exists()
+
+
+def test_thumbs_map_to_ratings() -> None:
+    assert rating_from_thumbs(1) == UP
+    assert rating_from_thumbs(0) == DOWN
+    assert rating_from_thumbs(None) is None
+
+
+def test_no_file_means_no_ratings(tmp_path: Path) -> None:
+    assert read_all(tmp_path / "nothing.sqlite") == []

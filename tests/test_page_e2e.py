@@ -1,0 +1,332 @@
+"""The page in a real browser: `streamlit run app.py` driven by Playwright and Chromium.
+
+AppTest (tests/test_app.py) runs the script but renders nothing, so only a browser can
+show that an answer's markers, sources and the opened document appear where a person
+looks, that an upload becomes answerable, and that text from a document stays text in
+the DOM (no <script> run, no <b> element, no javascript: link). Screenshots of each
+state are saved under test-artifacts/ for a person to look at.
+
+Real components throughout: the real model, a real index (a copy of the session's
+built index, plus one hostile document indexed into it), a real server and browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag import feedback
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.indexing import sync
+from tests.conftest import ROOT, settings_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+STREAMLIT = Path(sys.executable).parent / "streamlit"
+ARTIFACTS = ROOT / "test-artifacts"
+VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
+START_TIMEOUT_S = 90
+ANSWER_TIMEOUT_MS = 120_000  # the first answer loads the model; the CPU may be shared
+UI_TIMEOUT_MS = 30_000
+
+HOSTILE_NAME = "2018-06-01_testshire-fostering-review.txt"
+HOSTILE = """Testshire fostering review <b>bold</b>
+
+1 June 2018
+
+Inspectors found that case records for foster carers in Testshire contained the text
+<script>window.__pwned=1</script> where the child's plan should have been.
+
+Managers in Testshire linked supervision notes to [click](javascript:alert(1)) rather
+than to the plan, so foster carers could not follow it.
+"""
+
+UPLOAD_NAME = "2019-03-12 Sampleshire monitoring letter.txt"
+UPLOAD = """12 March 2019
+
+Dear Ms Example
+
+Monitoring visit of Sampleshire children's services
+
+This letter summarises the findings of the first monitoring visit to Sampleshire
+children's services on 5 and 6 February 2019.
+
+Inspectors found that the Sampleshire kinship care panel had met only twice in the
+last year, so kinship carers waited many months for their assessments to be approved.
+
+Yours sincerely
+
+A Inspector
+Her Majesty's Inspector
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serving(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def page_settings(tmp_path_factory: pytest.TempPathFactory, built_index: Settings,
+                  embedder: Embedder) -> Settings:
+    """A private copy of the built corpus and index with the hostile document added."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium "
+                    "(apt-get install chromium, or `make browser`) to run the browser tests")
+    tmp = tmp_path_factory.mktemp("page")
+    shutil.copytree(built_index.corpus_dir, tmp / "corpus")
+    shutil.copytree(built_index.index_dir, tmp / "index")
+    (tmp / "corpus" / HOSTILE_NAME).write_text(HOSTILE)
+    settings = settings_for(tmp)
+    report = sync(settings, embedder=embedder)
+    assert report.added == [HOSTILE_NAME], report
+    return settings
+
+
+@pytest.fixture(scope="module")
+def server(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port, pointed at the copy; its URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_CORPUS_DIR=str(page_settings.corpus_dir),
+               RAG_INDEX_DIR=str(page_settings.index_dir),
+               RAG_CONFIG=str(page_settings.index_dir / "no-rag.toml"),  # ignore ./rag.toml
+               HF_HUB_OFFLINE="1")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(STREAMLIT), "run", str(ROOT / "app.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _serving(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start serving {url}:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: str):  # noqa: ANN001, ANN201 - Playwright objects
+    """A fresh browser session (so a fresh conversation) on the page, ready for input."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(UI_TIMEOUT_MS)
+    pg.goto(server)
+    pg.get_by_placeholder("Ask about the inspection reports").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    pg.get_by_text("documents ·").first.wait_for()  # the sidebar's index status
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """Save a screenshot, and check the state fits the laptop screen's width."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"))
+    overflow = page.evaluate(
+        """() => [document.documentElement, ...document.querySelectorAll(
+                   '[data-testid="stMain"], [data-testid="stSidebarContent"], [role="dialog"]')]
+                 .filter(e => e.scrollWidth > e.clientWidth + 1)
+                 .map(e => (e.dataset.testid || e.getAttribute('role') || e.tagName)
+                           + ' ' + e.scrollWidth + '>' + e.clientWidth)""")
+    assert overflow == [], f"horizontal scrolling in {name}: {overflow}"
+
+
+def ask(page, question: str):  # noqa: ANN001, ANN201 - the answer's chat message locator
+    """Type a question, wait until its answer is complete (the rating widget comes last)."""
+    answers = page.locator('[data-testid="stChatMessage"]'
+                           ':has([data-testid="stChatMessageAvatarAssistant"])')
+    before = answers.count()
+    box = page.get_by_placeholder("Ask about the inspection reports")
+    box.fill(question)
+    box.press("Enter")
+    answer = answers.nth(before)
+    answer.locator('[data-testid="stFeedback"]').wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0, \
+        page.locator('[data-testid="stException"]').first.inner_text()
+    return answer
+
+
+def source_headings(answer) -> list[str]:  # noqa: ANN001
+    return [s.inner_text().strip() for s in
+            answer.locator('[data-testid="stExpander"] summary').all()]
+
+
+def test_answer_shows_citations_sources_and_opens_the_document(
+    page, page_settings: Settings,  # noqa: ANN001
+) -> None:
+    shot(page, "1-start")
+    answer = ask(page, "What did inspectors say about return home interviews?")
+    body = answer.locator('[data-testid="stMarkdownContainer"]').first.inner_text()
+    markers = {m for m in ("[1]", "[2]", "[3]") if m in body}
+    assert len(markers) >= 2, body
+    headings = source_headings(answer)
+    assert len(headings) >= 2, headings
+    assert any("paragraph 112" in h for h in headings), headings
+    assert all("2016" in h and "inspection report" in h for h in headings), headings
+    shot(page, "2-answer")
+
+    # Expand the source at paragraph 112: the passage with the cited sentence.
+    source = answer.locator('[data-testid="stExpander"]').filter(has_text="paragraph 112")
+    source.locator("summary").click()
+    passage = source.locator('[data-testid="stExpanderDetails"]')
+    passage.get_by_text("only being completed for a minority", exact=False).wait_for()
+    assert passage.get_by_text("112.", exact=False).count() >= 1
+    source.scroll_into_view_if_needed()
+    shot(page, "3-source-expanded")
+
+    # Open the whole document there: a dialog, scrolled to the highlighted paragraph.
+    source.get_by_role("button", name="Open the document at paragraph 112").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    cited = dialog.locator(".st-key-cited-passage")
+    cited.get_by_text("only being completed for a minority", exact=False).wait_for()
+    assert "112." in cited.inner_text()
+    # The rest of the report is there too, before and after the passage.
+    assert dialog.get_by_text("Children’s services in Birmingham are inadequate").count() >= 1
+    assert len(dialog.locator(".st-key-document-text").inner_text()) > 20_000
+    page.wait_for_function(
+        """() => {
+            const el = document.querySelector('.st-key-cited-passage');
+            const box = document.querySelector('.st-key-document-text');
+            if (!el || !box) return false;
+            const a = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+            return a.top >= b.top - 1 && a.top < b.bottom - 40;
+        }""", timeout=UI_TIMEOUT_MS)
+    shot(page, "4-document-at-paragraph")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+
+    # A thumbs up is stored beside the index, with the question and its citations.
+    answer.locator('[data-testid="stFeedbackButton"]').first.click()
+    path = feedback.feedback_path(page_settings.index_dir)
+    deadline = time.monotonic() + 30
+    while not (rows := feedback.read_all(path)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert rows and rows[-1].rating == feedback.UP, rows
+    assert rows[-1].question == "What did inspectors say about return home interviews?"
+    assert len(rows[-1].citations) >= 2
+
+    # The conversation downloads as Markdown with its citations.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download as Markdown").click()
+    text = Path(download.value.path()).read_text()
+    assert "return home interviews" in text and "paragraph 112" in text, text[:2000]
+
+
+def test_a_place_the_reports_do_not_cover_is_declined(page) -> None:  # noqa: ANN001
+    answer = ask(page, "What did Ofsted say about Manchester?")
+    answer.get_by_text("do not cover this question", exact=False).wait_for()
+    answer.get_by_text("No indexed document mentions Manchester", exact=False).wait_for()
+    answer.get_by_text("Closest passages (they do not answer it)").wait_for()
+    assert len(source_headings(answer)) >= 1
+    assert "[1]" not in answer.inner_text()
+    shot(page, "5-declined")
+
+
+def test_uploaded_letter_is_answerable_at_once(page, page_settings: Settings,  # noqa: ANN001
+                                               tmp_path: Path) -> None:
+    letter = tmp_path / UPLOAD_NAME
+    letter.write_text(UPLOAD)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Add documents").click()
+    sidebar.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(letter))
+    add = sidebar.get_by_role("button", name="Add to the index")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stSidebar"] button')]
+                 .some(b => b.innerText.includes('Add to the index') && !b.disabled)""")
+    add.click()
+    sidebar.get_by_text("Ask about it now", exact=False).wait_for(
+        timeout=ANSWER_TIMEOUT_MS)
+    saved = "2019-03-12_Sampleshire_monitoring_letter.txt"
+    assert (page_settings.corpus_dir / saved).is_file()
+    assert sidebar.get_by_text("7 documents", exact=False).count() == 1
+    shot(page, "6-uploaded")
+
+    answer = ask(page, "What did inspectors find about the kinship care panel in Sampleshire?")
+    body = answer.inner_text()
+    assert "met only twice" in body, body
+    assert any("Sampleshire" in h and "monitoring letter" in h
+               for h in source_headings(answer)), source_headings(answer)
+    shot(page, "7-upload-answered")
+
+
+def test_document_markup_is_shown_as_text(page) -> None:  # noqa: ANN001
+    answer = ask(page, "What did inspectors find about case records for foster carers "
+                       "in Testshire?")
+    answer.locator('[data-testid="stExpander"] summary').first.click()
+    details = answer.locator('[data-testid="stExpanderDetails"]').first
+    details.get_by_text("[click](javascript:alert(1))", exact=False).wait_for()
+    page.wait_for_timeout(500)  # give any script that might run a chance to
+    visible = answer.inner_text()
+    assert "<script>window.__pwned=1</script>" in visible
+    assert "<b>bold</b>" in visible
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("b", has_text="bold").count() == 0
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert page.locator("script", has_text="__pwned").count() == 0
+    # The whole document, opened, is text too.
+    answer.get_by_role("button", name="Open the document").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("[click](javascript:alert(1))", exact=False).wait_for()
+    assert "<b>bold</b>" in dialog.inner_text()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert page.locator("b", has_text="bold").count() == 0
+    shot(page, "8-markup-as-text")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+
+    # Its title in the documents filter's list is text as well.
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
+        has_text="Documents").click()
+    option = page.get_by_role("option", name="Testshire fostering review <b>bold</b>",
+                              exact=False)
+    option.wait_for()
+    assert option.inner_text().startswith("2018-06-01 · Testshire")
+    assert page.locator("b", has_text="bold").count() == 0
+    page.wait_for_timeout(500)  # let the list finish opening for the screenshot
+    shot(page, "9-markup-in-filter")
+
