@@ -140,20 +140,21 @@ class Assistant:
         candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
         if not candidates:
             return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
-        scores = self.score_sentences(expanded, [h.text[s:e] for h, s, e in candidates])
+        relevance = self.score_sentences(expanded, [h.text[s:e] for h, s, e in candidates])
+        if relevance.max() < self.settings.min_relevance:
+            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
         # Retrieval already weighed each passage against the question in context (BM25,
-        # dense, fusion); its rank is a prior on the passage's sentences.
+        # dense, fusion); its rank is a prior when choosing among relevant sentences. It
+        # is left out of the abstention test above, which is calibrated on relevance.
         rank = {h.chunk_id: r for r, h in enumerate(hits)}
         prior = np.array([1.0 - rank[h.chunk_id] / len(hits) for h, _, _ in candidates])
-        scores = scores + self.settings.rank_prior * prior
+        scores = relevance + self.settings.rank_prior * prior
         order = np.argsort(-scores)
-        if scores[order[0]] < self.settings.min_relevance:
-            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
 
         chosen: list[int] = []
         seen: list[set[str]] = []
         asked = content_words(expanded)
-        floor = max(self.settings.min_relevance, scores[order[0]] * self.settings.answer_floor)
+        floor = scores[order[0]] * self.settings.answer_floor
         for i in order:
             if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
                 break

@@ -43,8 +43,8 @@ class Settings:
 
     # Answers.
     answer_sentences: int = 5
-    rank_prior: float = 0.0  # weight of the passage's retrieval rank in sentence scores
-    answer_floor: float = 0.75  # keep sentences scoring at least this share of the best
+    rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores
+    answer_floor: float = 0.65  # keep sentences scoring at least this share of the best
     min_relevance: float = 0.45  # calibrated by eval/calibrate_abstention.py
     generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
     generator_model: str = ""
