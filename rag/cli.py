@@ -138,39 +138,46 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import asdict
-
+    """Score the pipeline (and with --compare the baselines); exit 1 if a threshold is missed."""
     from rag.answering import Assistant
-    from rag.evaluation import evaluate, load_qa, summarise
+    from rag.evaluation import (
+        SYSTEMS,
+        THRESHOLDS,
+        evaluate,
+        load_qa,
+        load_thresholds,
+        metrics_of,
+        render_terminal,
+        write_outputs,
+    )
 
-    items = load_qa(Path(args.qa))
-    results = evaluate(items, Assistant(settings), modes=("dense", "bm25", "hybrid"))
-    summary = summarise(results)
-    print(f"{summary['questions']} questions ({summary['answerable']} answerable)")
-    print(f"{'retrieval':10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'nDCG':>6}")
-    for mode, m in summary["retrieval"].items():
-        print(f"{mode:10} {m['recall@1']:6.3f} {m['recall@5']:6.3f} {m['recall@10']:6.3f} "
-              f"{m['mrr']:6.3f} {m['ndcg@10']:6.3f}")
-    for name, value in summary["answers"].items():
-        print(f"{name:28} {value}")
+    try:  # bad input is reported before minutes are spent running the questions
+        thresholds = load_thresholds(Path(args.thresholds)) if args.thresholds else {}
+        items = load_qa(Path(args.qa))
+    except ValueError as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return 2
+    thresholds.update({name: value for name in THRESHOLDS
+                       if (value := getattr(args, name)) is not None})
+    live = sys.stderr.isatty()
+
+    def progress(system: str, done: int, total: int) -> None:
+        if live:
+            print(f"\r{system:6} {done}/{total}", end="\n" if done == total else "",
+                  file=sys.stderr, flush=True)
+
+    evaluation = evaluate(items, Assistant(settings),
+                          systems=SYSTEMS if args.compare else ("full",), progress=progress)
+    metrics = metrics_of(evaluation, qa=args.qa, thresholds=thresholds)
+    print(render_terminal(metrics))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-        with (out / "questions.jsonl").open("w") as fh:
-            for r in results:
-                fh.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
-    failures = []
-    hybrid = summary["retrieval"]["hybrid"]
-    for name, floor, value in (
-        ("recall@5", args.min_recall5, hybrid["recall@5"]),
-        ("key_fact_accuracy", args.min_key_facts, summary["answers"]["key_fact_accuracy"]),
-    ):
-        if floor is not None and value < floor:
-            failures.append(f"{name} {value} is below the threshold {floor}")
-    for line in failures:
+        for path in write_outputs(Path(args.out), metrics, evaluation):
+            print(f"wrote {path}")
+        if not (Path(args.out) / "metrics.png").exists():
+            print("no chart: matplotlib is not installed (pip install matplotlib)")
+    for line in metrics["failed"]:
         print(f"FAIL: {line}", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if metrics["failed"] else 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -219,9 +226,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score retrieval and answers on a QA file")
     p.add_argument("--qa", default="eval/qa.jsonl")
-    p.add_argument("--out", help="folder for metrics.json and per-question results")
-    p.add_argument("--min-recall5", type=float, help="fail if hybrid recall@5 is below this")
+    p.add_argument("--out", help="folder for metrics.json, report.md, metrics.png, "
+                   "questions.jsonl")
+    p.add_argument("--compare", action="store_true",
+                   help="also run the BM25-only, dense-only and naive baselines")
+    p.add_argument("--thresholds", help="JSON file of thresholds, keys as the options below")
+    p.add_argument("--min-recall5", type=float, help="fail if recall@5 is below this")
     p.add_argument("--min-key-facts", type=float, help="fail if key-fact accuracy is below")
+    p.add_argument("--min-citation-precision", type=float,
+                   help="fail if citation precision is below this")
+    p.add_argument("--max-wrong-decline", type=float,
+                   help="fail if the share of answerable questions declined is above this")
+    p.add_argument("--min-decline", type=float,
+                   help="fail if the share of unanswerable questions declined is below this")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("status", help="what the index holds")
