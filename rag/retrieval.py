@@ -100,7 +100,8 @@ def topic_of(question: str) -> str:
     to both the embedding and BM25. Falls back to the question if nothing is left.
     """
     topic = " ".join(_DOC_REFERENCE.sub(" ", question).split())
-    return topic if len(topic.split()) >= 2 else question
+    left = [w for w in re.findall(r"\w+", topic.lower()) if w not in STOPWORDS]
+    return topic if len(left) >= 2 else question
 
 
 def interleave(lists: list[list[int]]) -> list[int]:
@@ -194,12 +195,21 @@ class Retriever:
         return unknown
 
     def undocumented_years(self, question: str) -> list[str]:
-        """Years the question ties to a document ("the 2019 inspection") that no document has."""
+        """Years the index cannot speak about.
+
+        A year tied to a document ("the 2019 inspection") that no document carries, or
+        any year after the newest dated document: reports cannot describe what happened
+        after they were written.
+        """
+        newest = self.conn.execute("SELECT max(substr(date, 1, 4)) FROM documents").fetchone()[0]
         years = []
         for year in dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(question)):
             if not self.conn.execute("SELECT 1 FROM documents WHERE date LIKE ? LIMIT 1",
                                      (f"{year}%",)).fetchone():
                 years.append(year)
+        if newest:
+            years.extend(y for y in dict.fromkeys(_YEAR.findall(question))
+                         if y > newest and y not in years)
         return years
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
