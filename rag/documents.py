@@ -7,6 +7,7 @@ left unknown where it does not; ``corpus/catalog.toml`` overrides any field.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import tomllib
@@ -57,21 +58,57 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+_MAGIC = (
+    (b"%PDF-", "it is a PDF with a text file's name; rename it to end in .pdf"),
+    (b"PK\x03\x04", "it is a ZIP archive (perhaps a .docx or .xlsx renamed); save it as "
+                     ".txt or .pdf"),
+    (b"\x89PNG", "it is a PNG image; OCR is not supported, supply a text version"),
+    (b"\xff\xd8\xff", "it is a JPEG image; OCR is not supported, supply a text version"),
+    (b"GIF8", "it is a GIF image; OCR is not supported, supply a text version"),
+    (b"\xd0\xcf\x11\xe0", "it is an old Office file (.doc or .xls); save it as .txt or .pdf"),
+)
+# C0 controls other than tab, newline, carriage return and form feed (a page break).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_BINARY_SHARE = 0.01  # more control characters than this share of the text: not text
+
+
+def _cp1252_byte(err: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode error handler: a byte that is not UTF-8 is read as Windows-1252."""
+    return err.object[err.start:err.end].decode("cp1252", errors="replace"), err.end
+
+
+codecs.register_error("rag-cp1252", _cp1252_byte)
+
+
 def decode_text(data: bytes, name: str) -> str:
     """Decode bytes the way UK council files are really encoded.
 
     UTF-8 first (with or without BOM), UTF-16 when a BOM says so, then Windows-1252,
-    which is a superset of Latin-1 for printable text. Binary content is refused rather
-    than indexed as mojibake.
+    which is a superset of Latin-1 for printable text. A UTF-8 file with a few stray
+    Windows-1252 bytes (a pasted ’ or £) keeps its UTF-8 and gets those bytes right,
+    rather than turning every é into Ã©. Binary content, and PDFs, ZIPs and images with a
+    text file's name, are refused rather than indexed as mojibake. Stray control
+    characters (a NUL in the middle of a file) are dropped.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096]:
-        raise LoadError(f"{name}: looks like a binary file, not text; convert it to .txt or .pdf")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("utf-16", errors="replace")
+    else:
+        head = data[:1024].lstrip()
+        for magic, what in _MAGIC:
+            if head.startswith(magic):
+                raise LoadError(f"{name}: cannot be read as text: {what}")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Every byte that is not part of a valid UTF-8 sequence is read as cp1252: a
+            # whole cp1252 file decodes as cp1252, a UTF-8 file keeps its UTF-8.
+            text = data.decode("utf-8-sig", errors="rag-cp1252")
+    controls = len(_CONTROL.findall(text))
+    if controls > max(8, _BINARY_SHARE * len(text)):
+        raise LoadError(
+            f"{name}: looks like a binary file, not text ({controls} control characters); "
+            "convert it to .txt or .pdf")
+    return _CONTROL.sub("", text) if controls else text
 
 
 def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:

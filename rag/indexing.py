@@ -7,6 +7,9 @@ committed and loses nothing that was there before. The FAISS file is written las
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,23 @@ from rag.glossary import mine_acronyms
 
 BATCH_CHUNKS = 256  # chunks embedded (and committed) together
 IGNORED_NAMES = {CATALOG_NAME, "README.md", ".gitkeep"}
+
+# Test hook (tests/test_crash_safety.py): with RAG_CRASH_AT=n set, each checkpoint below
+# is printed to stderr and the n-th one kills this process with SIGKILL, so a test can
+# crash a real `rag index` at a chosen point. Unset (always, outside tests) it does nothing.
+CRASH_ENV = "RAG_CRASH_AT"
+_checkpoints_passed = 0
+
+
+def _checkpoint(label: str) -> None:
+    target = os.environ.get(CRASH_ENV)
+    if not target:
+        return
+    global _checkpoints_passed
+    _checkpoints_passed += 1
+    print(f"checkpoint {_checkpoints_passed} {label}", file=sys.stderr, flush=True)
+    if _checkpoints_passed == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -80,9 +100,16 @@ def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]
         rel = path.relative_to(corpus_dir).as_posix()
         if path.name in IGNORED_NAMES or any(p.startswith(".") for p in Path(rel).parts):
             continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            refused.append((rel, "a symlink pointing outside the corpus; copy the file in"))
-            continue
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop (RuntimeError in 3.11)
+                refused.append((rel, "a broken symlink (its target is missing, or it loops); "
+                                     "replace it with the file itself"))
+                continue
+            if not target.is_relative_to(root):
+                refused.append((rel, "a symlink pointing outside the corpus; copy the file in"))
+                continue
         if not path.is_file():
             continue
         if path.suffix.lower() not in SUPPORTED:
@@ -143,6 +170,7 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
     refused_names = {rel for rel, _ in refused}
     failed_now: set[str] = set()
     gone = [s for s in indexed if s not in files and s not in refused_names]
+    _checkpoint("scanned")
 
     start_gen = store.generation(conn)
     vectors_index = store.load_faiss(index_dir, start_gen)
@@ -175,6 +203,7 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
                 report.failed.append((rel, f"unexpected error while reading: {exc!r}"))
                 failed_now.add(rel)
                 continue
+            _checkpoint(f"loaded {rel}")
             if not chunks:
                 report.failed.append((rel, "no text to index after cleaning"))
                 continue
@@ -190,11 +219,14 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
             progress("", len(todo), len(todo))
 
     if gone:
+        _checkpoint("before removal commit")
         with conn:
             for rel in gone:
                 removed_ids.extend(store.remove_document(conn, rel))
                 report.removed.append(rel)
+                _checkpoint(f"removing (uncommitted) {rel}")
             store.bump_generation(conn)
+        _checkpoint("after removal commit")
 
     dimension = embedder.dimension if embedder else (store.read_manifest(conn) or {}).get(
         "dimension")
@@ -210,9 +242,12 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
                                            np.array(added_ids, dtype=np.int64))
         else:
             vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension)
+        _checkpoint("before manifest write")
         with conn:
             store.write_manifest(conn, index_dir, manifest_for(settings, dimension))
+        _checkpoint("before FAISS write")
         store.write_faiss(index_dir, gen, vectors_index)
+        _checkpoint("after FAISS write")
 
 
 def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_ids,  # noqa: ANN001
@@ -222,6 +257,7 @@ def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_i
     vectors = embedder.encode(texts)
     report.chunks_embedded += len(texts)
     at = 0
+    _checkpoint("before batch commit")
     with conn:
         for doc, chunks in pending:
             if doc.source in indexed:
@@ -234,4 +270,6 @@ def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_i
             added_ids.extend(store.insert_document(conn, doc, chunks, block,
                                                    mine_acronyms(doc.text)))
             added_vectors.append(block)
+            _checkpoint(f"inserted (uncommitted) {doc.source}")
         store.bump_generation(conn)
+    _checkpoint("after batch commit")

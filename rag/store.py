@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -263,8 +264,8 @@ def write_faiss(index_dir: Path, gen: int, index: faiss.Index) -> None:
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, final)
-    for old in index_dir.glob("vectors-*.faiss"):
-        if old != final:
+    for old in index_dir.glob("vectors-*.faiss*"):  # older generations, and the .tmp a
+        if old != final:                            # killed writer left behind
             old.unlink(missing_ok=True)
 
 
@@ -296,6 +297,13 @@ class IndexReader:
 
     ``refresh()`` is cheap when nothing changed; when a writer has committed, it reloads
     (or rebuilds from SQLite) so a search never mixes old vectors with new rows.
+
+    Each ``refresh()`` also starts a read transaction that lasts until the next one: in
+    WAL mode that is a snapshot, so every query on ``conn`` until the next refresh sees
+    the generation ``faiss`` was loaded for, even while a writer commits. Without it a
+    commit landing mid-search paired old FAISS ids with new rows (hits silently dropped,
+    or passages from two generations in one answer). The snapshot holds for one thread
+    at a time: threads that search concurrently should have a reader each.
     """
 
     def __init__(self, index_dir: Path) -> None:
@@ -304,9 +312,17 @@ class IndexReader:
         self.generation = -1
         self.faiss: faiss.Index | None = None
         self.manifest: dict = {}
+        self._lock = threading.Lock()
         self.refresh()
 
     def refresh(self) -> bool:
+        with self._lock:
+            if self.conn.in_transaction:
+                self.conn.commit()  # end the previous snapshot ...
+            self.conn.execute("BEGIN")  # ... and take a new one at the first read below
+            return self._reload()
+
+    def _reload(self) -> bool:
         gen = generation(self.conn)
         if gen == self.generation and self.faiss is not None:
             return False
@@ -322,4 +338,6 @@ class IndexReader:
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def close(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.commit()
         self.conn.close()
