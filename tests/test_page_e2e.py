@@ -296,8 +296,10 @@ def test_uploaded_letter_is_answerable_at_once(page, page_settings: Settings,  #
 def test_document_markup_is_shown_as_text(page) -> None:  # noqa: ANN001
     answer = ask(page, "What did inspectors find about case records for foster carers "
                        "in Testshire?")
-    answer.locator('[data-testid="stExpander"] summary').first.click()
-    details = answer.locator('[data-testid="stExpanderDetails"]').first
+    # Sources are ordered by document date; pick the hostile document's by its title.
+    source = answer.locator('[data-testid="stExpander"]').filter(has_text="Testshire").first
+    source.locator("summary").click()
+    details = source.locator('[data-testid="stExpanderDetails"]')
     details.get_by_text("[click](javascript:alert(1))", exact=False).wait_for()
     page.wait_for_timeout(500)  # give any script that might run a chance to
     visible = answer.inner_text()
@@ -308,7 +310,7 @@ def test_document_markup_is_shown_as_text(page) -> None:  # noqa: ANN001
     assert page.locator('a[href^="javascript"]').count() == 0
     assert page.locator("script", has_text="__pwned").count() == 0
     # The whole document, opened, is text too.
-    answer.get_by_role("button", name="Open the document").first.click()
+    source.get_by_role("button", name="Open the document").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("[click](javascript:alert(1))", exact=False).wait_for()
     assert "<b>bold</b>" in dialog.inner_text()
