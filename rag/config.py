@@ -37,9 +37,6 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.758 vs 0.777)
-    faiss_index: str = "auto"  # "flat", "hnsw" or "auto" (flat below hnsw_threshold)
-    hnsw_threshold: int = 200_000
-    reranker_path: str = ""  # a local cross-encoder directory; empty = no reranking
 
     # Answers.
     answer_sentences: int = 5
