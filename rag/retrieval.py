@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from dataclasses import asdict, dataclass, field, replace
 
 import faiss
@@ -101,7 +102,7 @@ def topic_of(question: str) -> str:
     """
     topic = " ".join(_DOC_REFERENCE.sub(" ", question).split())
     left = [w for w in re.findall(r"\w+", topic.lower()) if w not in STOPWORDS]
-    return topic if len(left) >= 2 else question
+    return topic if left else question
 
 
 def interleave(lists: list[list[int]]) -> list[int]:
@@ -163,6 +164,10 @@ class Retriever:
         self.reader = reader or IndexReader(settings.index_dir)
         self._glossary: list[tuple[str, str]] | None = None
         self._glossary_gen = -1
+        # One search at a time per reader: a search refreshes the reader's snapshot, so
+        # two interleaved searches (the page's sessions share this object) could
+        # otherwise pair one generation's vectors with another's rows.
+        self._lock = threading.RLock()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -255,6 +260,11 @@ class Retriever:
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        with self._lock:
+            return self._search(question, k, filters, mode, diversify)
+
+    def _search(self, question: str, k: int | None, filters: Filters | None, mode: str,
+                diversify: bool) -> list[Hit]:
         self.reader.refresh()
         k = k or self.settings.k
         filters = filters or Filters()
