@@ -13,8 +13,6 @@ from pathlib import Path
 
 from rag.answering import Assistant, contextualise
 from rag.evaluation import load_qa
-from rag.glossary import expand_query
-from rag.text import split_sentences
 
 
 def best_scores(assistant: Assistant, items: list[dict]) -> list[tuple[bool, float]]:
@@ -25,10 +23,7 @@ def best_scores(assistant: Assistant, items: list[dict]) -> list[tuple[bool, flo
         if assistant.out_of_scope(query):
             out.append((item["answerable"], -1.0))
             continue
-        hits = assistant.retriever.search(query)
-        sentences = [h.text[s:e] for h in hits for s, e in split_sentences(h.text)]
-        scores = assistant.score_sentences(expand_query(query, assistant.retriever.glossary()),
-                                           sentences)
+        _, scores = assistant.sentence_relevance(query, assistant.retriever.search(query))
         out.append((item["answerable"], float(scores.max()) if len(scores) else -1.0))
     return out
 

@@ -112,12 +112,17 @@ class Assistant:
     def answer(self, question: str, history: list[str] | tuple[str, ...] = (),
                filters: Filters | None = None) -> Answer:
         searched_for = contextualise(question, history)
-        hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters)
+        # Retrieval embeds the question's subject; sentences are scored against the whole
+        # question ("how many inspectors ..." is about inspectors). One model call for both.
+        texts = [self.retriever.query_text(searched_for), self.sentence_query(searched_for)]
+        vectors = self.retriever.embedder.encode(list(dict.fromkeys(texts)))
+        hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters,
+                                     vector=vectors[0])
         reason = self.out_of_scope(searched_for)
         if reason:
             return Answer(question, NOT_COVERED, True, closest=hits[:3],
                           searched_for=searched_for, notice=reason)
-        result = self.extractive(question, searched_for, hits)
+        result = self.extractive(question, searched_for, hits, vectors[-1])
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
@@ -134,14 +139,14 @@ class Assistant:
             return f"No indexed document is dated {', '.join(years)}."
         return None
 
-    def extractive(self, question: str, searched_for: str, hits: list[Hit]) -> Answer:
-        """Pick the sentences that answer the question; abstain when none is close enough."""
-        expanded = expand_query(searched_for, self.retriever.glossary())
-        candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
-        if not candidates:
-            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
-        relevance = self.score_sentences(expanded, [h.text[s:e] for h, s, e in candidates])
-        if relevance.max() < self.settings.min_relevance:
+    def extractive(self, question: str, searched_for: str, hits: list[Hit],
+                   vector: np.ndarray | None = None) -> Answer:
+        """Pick the sentences that answer the question; abstain when none is close enough.
+
+        ``vector``: the embedded ``sentence_query(searched_for)``, if the caller has it.
+        """
+        candidates, relevance = self.sentence_relevance(searched_for, hits, vector)
+        if not candidates or relevance.max() < self.settings.min_relevance:
             return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
         # Retrieval already weighed each passage against the question in context (BM25,
         # dense, fusion); its rank is a prior when choosing among relevant sentences. It
@@ -153,7 +158,7 @@ class Assistant:
 
         chosen: list[int] = []
         seen: list[set[str]] = []
-        asked = content_words(expanded)
+        asked = content_words(self.sentence_query(searched_for))
         floor = scores[order[0]] * self.settings.answer_floor
         for i in order:
             if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
@@ -206,14 +211,52 @@ class Assistant:
                 out.append(j)
         return out
 
-    def score_sentences(self, question: str, sentences: list[str]) -> np.ndarray:
+    def sentence_relevance(self, searched_for: str, hits: list[Hit],
+                           vector: np.ndarray | None = None,
+                           ) -> tuple[list[tuple[Hit, int, int]], np.ndarray]:
+        """Every sentence of the passages as (hit, start, end), and its relevance."""
+        query = self.sentence_query(searched_for)
+        if vector is None:
+            vector = self.retriever.embedder.encode([query])[0]
+        candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
+        relevance = self.score_sentences(vector, query, [h.text[s:e] for h, s, e in candidates],
+                                         self._sentence_vectors(hits))
+        return candidates, relevance
+
+    def sentence_query(self, searched_for: str) -> str:
+        """What sentences are scored against: the whole question, acronyms expanded."""
+        return expand_query(searched_for, self.retriever.glossary())
+
+    def _sentence_vectors(self, hits: list[Hit]) -> list[np.ndarray | None]:
+        """Each candidate sentence's vector as stored at index time, None where missing.
+
+        Missing only for an index written before sentence vectors existed, or a chunk
+        removed by a re-index since it was retrieved; those few are embedded now.
+        """
+        stored = self.retriever.sentence_vectors([h.chunk_id for h in hits])
+        rows: list[np.ndarray | None] = []
+        for hit in hits:
+            n = len(split_sentences(hit.text))
+            block = stored.get(hit.chunk_id)
+            rows.extend(block if block is not None and len(block) == n else [None] * n)
+        return rows
+
+    def score_sentences(self, query: np.ndarray, question: str, sentences: list[str],
+                        vectors: list[np.ndarray | None] | None = None) -> np.ndarray:
         """Relevance of each sentence: embedding cosine blended with word coverage.
 
-        Cosine catches paraphrase; coverage of the question's content words rewards
-        sentences that state the very thing asked about (figures, named services).
+        Cosine (against the query vector retrieval used) catches paraphrase; coverage of
+        the question's content words rewards sentences that state the very thing asked
+        about (figures, named services). Sentences come with the vectors stored at index
+        time; only those without one go through the model.
         """
-        vectors = self.retriever.embedder.encode([question, *sentences])
-        cosine = vectors[1:] @ vectors[0]
+        vectors = list(vectors) if vectors is not None else [None] * len(sentences)
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if todo:
+            encoded = self.retriever.embedder.encode([sentences[i] for i in todo])
+            for i, row in zip(todo, encoded, strict=True):
+                vectors[i] = row
+        cosine = np.vstack(vectors) @ query if sentences else np.zeros(0)
         asked = content_words(question)
         coverage = np.array([len(asked & content_words(s)) / max(1, len(asked))
                              for s in sentences])

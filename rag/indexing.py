@@ -30,6 +30,7 @@ from rag.documents import (
 )
 from rag.embedding import Embedder
 from rag.glossary import mine_acronyms
+from rag.text import split_sentences
 
 BATCH_CHUNKS = 256  # chunks embedded (and committed) together
 IGNORED_NAMES = {CATALOG_NAME, "README.md", ".gitkeep"}
@@ -252,9 +253,18 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
 
 def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_ids,  # noqa: ANN001
                   added_vectors) -> None:
-    """Embed a batch of documents and swap them in within one transaction."""
+    """Embed a batch of documents and swap them in within one transaction.
+
+    Each chunk's sentences are embedded too, in the same call, so that answering a
+    question needs the model only for the question itself.
+    """
+    chunks_all = [c for _, chunks in pending for c in chunks]
     texts = [c.embed_text(doc.title) for doc, chunks in pending for c in chunks]
-    vectors = embedder.encode(texts)
+    spans = [split_sentences(c.text) for c in chunks_all]
+    sentences = [c.text[s:e] for c, cs in zip(chunks_all, spans, strict=True) for s, e in cs]
+    encoded = embedder.encode(texts + sentences)
+    vectors, sentence_rows = encoded[: len(texts)], encoded[len(texts):]
+    per_chunk = np.split(sentence_rows, np.cumsum([len(cs) for cs in spans])[:-1])
     report.chunks_embedded += len(texts)
     at = 0
     _checkpoint("before batch commit")
@@ -268,7 +278,8 @@ def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_i
             block = vectors[at : at + len(chunks)]
             at += len(chunks)
             added_ids.extend(store.insert_document(conn, doc, chunks, block,
-                                                   mine_acronyms(doc.text)))
+                                                   mine_acronyms(doc.text),
+                                                   per_chunk[at - len(chunks) : at]))
             added_vectors.append(block)
             _checkpoint(f"inserted (uncommitted) {doc.source}")
         store.bump_generation(conn)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 import faiss
 import numpy as np
 
+from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.glossary import expand_query
@@ -249,9 +250,16 @@ class Retriever:
         )
         return [(int(r[0]), -float(r[1])) for r in rows]
 
+    def query_text(self, question: str) -> str:
+        """What is searched for: the question's subject, with acronyms expanded both ways."""
+        return expand_query(topic_of(question), self.glossary())
+
     def search(self, question: str, k: int | None = None, filters: Filters | None = None,
-               mode: str = "hybrid", diversify: bool = True) -> list[Hit]:
+               mode: str = "hybrid", diversify: bool = True,
+               vector: np.ndarray | None = None) -> list[Hit]:
         """The k best passages for a question, best first.
+
+        ``vector``: the embedded ``query_text(question)``, when the caller has it already.
 
         A question that names years ("between the 2016 inspection and the 2017 visit")
         gets a ranked list from each year's documents, interleaved with the overall
@@ -261,16 +269,17 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         with self._lock:
-            return self._search(question, k, filters, mode, diversify)
+            return self._search(question, k, filters, mode, diversify, vector)
 
     def _search(self, question: str, k: int | None, filters: Filters | None, mode: str,
-                diversify: bool) -> list[Hit]:
+                diversify: bool, vector: np.ndarray | None) -> list[Hit]:
         self.reader.refresh()
         k = k or self.settings.k
         filters = filters or Filters()
         n = max(self.settings.candidates, k)
-        expanded = expand_query(topic_of(question), self.glossary())
-        vector = self.embedder.encode([expanded])[0]
+        expanded = self.query_text(question)
+        if vector is None:
+            vector = self.embedder.encode([expanded])[0]
         lists, fused, rankings = [], {}, {}
         for scope in [*year_scopes(question, filters), filters]:
             ranked, scores, named = self._ranked(expanded, vector, scope, mode, n)
@@ -302,6 +311,12 @@ class Retriever:
         weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
         fused = rrf(rankings, weights, self.settings.rrf_k)
         return sorted(fused, key=lambda c: -fused[c]), fused, rankings
+
+    def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of each chunk's sentences (see store.sentence_vectors)."""
+        with self._lock:
+            dimension = int(self.reader.manifest.get("dimension", 0))
+            return store.sentence_vectors(self.conn, ids, dimension)
 
     def _vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         if not ids:

@@ -1,0 +1,72 @@
+"""Answer building: sentence vectors are computed once, at index time, and used as stored."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag import store
+from rag.answering import Assistant
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.retrieval import Retriever
+from rag.text import split_sentences
+
+QUESTION = "What did inspectors say about return home interviews?"
+
+
+class CountingEmbedder(Embedder):
+    """The real model; records how many texts each call embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner.name, inner.batch_size)
+        self.__dict__["model"] = inner.model  # share the loaded weights
+        self.calls: list[int] = []
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        self.calls.append(len(texts))
+        return super().encode(texts, show_progress)
+
+
+def test_stored_sentence_vectors_match_the_model_sentence_by_sentence(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    conn = store.connect(built_index.index_dir, readonly=True)
+    rows = conn.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 40").fetchall()
+    stored = store.sentence_vectors(conn, [r["id"] for r in rows], embedder.dimension)
+    assert set(stored) == {r["id"] for r in rows}
+    for row in rows:
+        sentences = [row["text"][s:e] for s, e in split_sentences(row["text"])]
+        assert len(stored[row["id"]]) == len(sentences)
+        if sentences:
+            fresh = embedder.encode(sentences)
+            cosines = np.sum(fresh * stored[row["id"]], axis=1)
+            assert cosines.min() > 0.999  # float16 storage costs about 1e-3 at most
+    conn.close()
+
+
+def test_an_answer_runs_the_model_once_on_the_question_only(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    counting = CountingEmbedder(embedder)
+    assistant = Assistant(built_index, Retriever(built_index, embedder=counting))
+    result = assistant.answer(QUESTION)
+    assert not result.abstained and len(result.citations) >= 2
+    # One call: the question's subject (for retrieval) and the whole question (for
+    # sentences); no passage sentence is embedded at question time.
+    assert counting.calls == [2]
+
+
+def test_an_index_without_sentence_vectors_still_answers_the_same(
+    index_copy: Settings, embedder: Embedder
+) -> None:
+    with_vectors = Assistant(index_copy, Retriever(index_copy, embedder=embedder))
+    before = with_vectors.answer(QUESTION)
+    conn = store.connect(index_copy.index_dir)
+    with conn:
+        conn.execute("DELETE FROM sentence_vectors")
+    conn.close()
+    counting = CountingEmbedder(embedder)
+    without = Assistant(index_copy, Retriever(index_copy, embedder=counting))
+    after = without.answer(QUESTION)
+    assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
+    assert len(counting.calls) == 2 and counting.calls[1] > 10  # the sentences, embedded now
