@@ -1,37 +1,45 @@
-"""Benchmarks on the starting corpus, run by hand; results go to bench/RESULTS.md.
+"""Benchmarks on the starting corpus, run by hand; results go to bench/results/corpus.md.
 
 Measures, with medians and p95 over repeated runs, each beside its floor:
-- query: warm Assistant.answer() broken into stages, against the floor
+- query: warm Assistant.answer() broken into stages (query encoding, vector search,
+  BM25, fusion and the rest of retrieval, answer building), against the floor
   (query encoding + raw FAISS search + raw FTS5 query);
-- indexing: `sync` from scratch vs the model's pure encode() on the same chunk texts
-  (share of time inside the model);
+- indexing: `sync` from scratch vs the model's pure encode() on the same texts (chunks
+  and their sentences): the share of time inside the model;
 - re-index with nothing changed (must not load the model), and adding one letter;
-- peak RSS of this process.
+- start-up: `rag ask` from process start to printed answer, and the page (streamlit +
+  Chromium) from process start to the chat box, and to its first answer;
+- peak RSS of each phase, each run in its own process.
 
-Run: .venv/bin/python bench/bench_corpus.py [--repeat 30] [--out bench/RESULTS.md]
+Run: .venv/bin/python bench/bench_corpus.py [--repeat 20] [--out bench/results/corpus.md]
 Numbers depend on the machine and on what else runs: compare ratios, not seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
 import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from rag.answering import Assistant
-from rag.chunking import Chunk
-from rag.config import load_settings
-from rag.embedding import Embedder
-from rag.indexing import sync
-from rag.retrieval import fts_query
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from rag.answering import Assistant  # noqa: E402
+from rag.chunking import Chunk  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.embedding import Embedder  # noqa: E402
+from rag.indexing import sync  # noqa: E402
+from rag.retrieval import Filters, fts_query  # noqa: E402
+from rag.store import IndexReader  # noqa: E402
+from rag.text import split_sentences  # noqa: E402
+
 QUESTIONS = [
     "What did inspectors say about return home interviews?",
     "How many domestic abuse referrals were in the backlog?",
@@ -52,103 +60,224 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:  # noqa: ANN001
     return time.perf_counter() - start, result
 
 
-def stats(xs: list[float]) -> str:
+def p95(xs: list[float]) -> float:
     xs = sorted(xs)
-    p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
-    return f"{statistics.median(xs) * 1000:8.1f} ms median, {p95 * 1000:8.1f} ms p95"
+    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-def bench_query(settings, repeat: int) -> list[str]:  # noqa: ANN001
-    assistant = Assistant(settings)
-    retriever = assistant.retriever
-    assistant.answer(QUESTIONS[0])  # warm: model, index, caches
-    floor, full, encode = [], [], []
-    for _ in range(repeat):
-        for q in QUESTIONS:
-            t_enc, vec = timed(retriever.embedder.encode, [q])
-            t_faiss, _ = timed(retriever.reader.faiss.search, vec, settings.candidates)
-            t_fts, _ = timed(lambda q=q: retriever.conn.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-                (fts_query(q), settings.candidates)).fetchall())
-            floor.append(t_enc + t_faiss + t_fts)
-            encode.append(t_enc)
-            t_full, _ = timed(assistant.answer, q)
-            full.append(t_full)
-    ratio = statistics.median(full) / statistics.median(floor)
+def stats(xs: list[float]) -> str:
+    return f"{statistics.median(xs) * 1000:8.1f} ms median, {p95(xs) * 1000:8.1f} ms p95"
+
+
+def corpus_copy(tmp: Path):  # noqa: ANN201 - Settings
+    settings = load_settings(env={}, corpus_dir=tmp / "corpus", index_dir=tmp / "index")
+    shutil.copytree(ROOT / "corpus", settings.corpus_dir)
+    return settings
+
+
+# ------------------------------------------------------------------------------ phases
+
+def phase_query(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = corpus_copy(Path(tmp))
+        sync(settings)
+        assistant = Assistant(settings)
+        retriever = assistant.retriever
+        assistant.answer(QUESTIONS[0])  # warm: model, index, caches
+        n = settings.candidates
+        t = {k: [] for k in ("floor", "encode_floor", "encode", "vector", "bm25", "fusion",
+                             "building", "answer")}
+        for _ in range(repeat):
+            for q in QUESTIONS:
+                # The floor: one query encoding, raw FAISS, raw FTS5.
+                t_enc, vec = timed(retriever.embedder.encode, [q])
+                t_faiss, _ = timed(retriever.reader.faiss.search, vec, n)
+                t_fts, _ = timed(lambda q=q: retriever.conn.execute(
+                    "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank"
+                    " LIMIT ?", (fts_query(q), n)).fetchall())
+                t["floor"].append(t_enc + t_faiss + t_fts)
+                t["encode_floor"].append(t_enc)
+                # The pipeline's stages, as answer() runs them.
+                texts = [retriever.query_text(q), assistant.sentence_query(q)]
+                t_e, vectors = timed(retriever.embedder.encode, texts)
+                t_v, _ = timed(retriever.dense, vectors[0], n, None)
+                t_b, _ = timed(retriever.bm25, texts[0], n, Filters())
+                t_s, hits = timed(retriever.search, q, vector=vectors[0])
+                t_a, _ = timed(lambda q=q, hits=hits, v=vectors[-1]: (
+                    assistant.out_of_scope(q), assistant.extractive(q, q, hits, v)))
+                t["encode"].append(t_e)
+                t["vector"].append(t_v)
+                t["bm25"].append(t_b)
+                t["fusion"].append(max(0.0, t_s - t_v - t_b))
+                t["building"].append(t_a)
+                t["answer"].append(timed(assistant.answer, q)[0])
+    ratio = statistics.median(t["answer"]) / statistics.median(t["floor"])
     return [
-        f"- floor (encode + FAISS + FTS5): {stats(floor)}",
-        f"- of which query encoding: {stats(encode)}",
-        f"- warm answer() end to end: {stats(full)}",
+        f"- floor (encode + FAISS + FTS5): {stats(t['floor'])}",
+        f"  - of which query encoding: {stats(t['encode_floor'])}",
+        f"- warm answer() end to end: {stats(t['answer'])}",
+        f"  - query encoding (subject and whole question, one call): {stats(t['encode'])}",
+        f"  - vector search: {stats(t['vector'])}",
+        f"  - BM25 (FTS5): {stats(t['bm25'])}",
+        "  - fusion and the rest of retrieval (year scopes, MMR, rows): "
+        f"{stats(t['fusion'])}",
+        f"  - answer building (scope checks, sentence scoring, citations): "
+        f"{stats(t['building'])}",
         f"- **ratio answer/floor (medians): {ratio:.2f}x** (target <= 1.5x)",
     ]
 
 
-def bench_indexing(repeat: int) -> list[str]:
+def phase_indexing(repeat: int) -> list[str]:
     embedder = Embedder(load_settings(env={}).model)
     embedder.encode(["warm up"])
     lines = []
     sync_times, encode_times = [], []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(env={}, corpus_dir=Path(tmp) / "corpus",
-                                     index_dir=Path(tmp) / "index")
-            shutil.copytree(ROOT / "corpus", settings.corpus_dir)
+            settings = corpus_copy(Path(tmp))
             t_sync, report = timed(sync, settings, embedder=embedder)
             sync_times.append(t_sync)
-            from rag.store import IndexReader
             reader = IndexReader(settings.index_dir)
+            rows = reader.conn.execute(
+                "SELECT c.doc_id, c.text, c.section, d.title"
+                " FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.id").fetchall()
+            reader.close()
             texts = [Chunk(r[0], 0, r[1], 0, 0, None, None, r[2]).embed_text(r[3])
-                     for r in reader.conn.execute(
-                         "SELECT c.doc_id, c.text, c.section, d.title"
-                         " FROM chunks c JOIN documents d USING (doc_id)")]
+                     for r in rows]
+            texts += [r[1][s:e] for r in rows for s, e in split_sentences(r[1])]
             t_enc, _ = timed(embedder.encode, texts)
             encode_times.append(t_enc)
             n = report.chunks_embedded
     share = statistics.median(encode_times) / statistics.median(sync_times)
-    lines.append(f"- from scratch: {n} chunks, sync {stats(sync_times)} "
-                 f"({n / statistics.median(sync_times):.0f} chunks/s)")
-    lines.append(f"- pure encode of the same texts: {stats(encode_times)} "
-                 f"({n / statistics.median(encode_times):.0f} chunks/s)")
+    lines.append(f"- from scratch: {n} chunks ({len(texts)} texts with their sentences), "
+                 f"sync {stats(sync_times)} ({n / statistics.median(sync_times):.0f} chunks/s)")
+    lines.append(f"- pure encode of the same texts: {stats(encode_times)}")
     lines.append(f"- **share of indexing time inside encode: {share:.0%}** (target >= 85%)")
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(env={}, corpus_dir=Path(tmp) / "corpus",
-                                 index_dir=Path(tmp) / "index")
-        shutil.copytree(ROOT / "corpus", settings.corpus_dir)
+        settings = corpus_copy(Path(tmp))
         sync(settings, embedder=embedder)
         nochange = [timed(sync, settings)[0] for _ in range(repeat)]  # no embedder given
-        lines.append(f"- no-change re-index (model never loaded): {stats(nochange)} "
+        lines.append(f"- no-change re-index, `sync()` (model never loaded): {stats(nochange)} "
                      "(target < 1 s)")
+        cli = [timed(subprocess.run, [str(ROOT / ".venv/bin/rag"), "--index-dir",
+                                      str(settings.index_dir), "index", "--quiet",
+                                      str(settings.corpus_dir)],
+                     check=True, stdout=subprocess.DEVNULL)[0] for _ in range(3)]
+        lines.append(f"- no-change `rag index` as a command (start-up and imports "
+                     f"included): {stats(cli)}")
         adds = []
         for i in range(min(repeat, 10)):
             (settings.corpus_dir / f"letter-{i}.txt").write_text(LETTER.replace("Testshire",
                                                                                 f"Shire{i}"))
             adds.append(timed(sync, settings, embedder=embedder)[0])
-        lines.append(f"- add one letter to the corpus index: {stats(adds)}")
+        lines.append(f"- add one letter to the corpus index (model warm): {stats(adds)}")
     return lines
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def phase_startup(repeat: int) -> list[str]:
+    """Cold starts: a new process each time, with the index already built."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = corpus_copy(Path(tmp))
+        sync(settings)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
+               "RAG_CORPUS_DIR": str(settings.corpus_dir),
+               "RAG_INDEX_DIR": str(settings.index_dir),
+               "RAG_CONFIG": str(Path(tmp) / "none.toml"), "HF_HUB_OFFLINE": "1"}
+        cli = [timed(subprocess.run, [str(ROOT / ".venv/bin/rag"), "ask", QUESTIONS[0]],
+                     env=env, check=True, stdout=subprocess.DEVNULL)[0]
+               for _ in range(repeat)]
+        render, first = [], []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking"])
+            for _ in range(repeat):
+                port = _free_port()
+                started = time.perf_counter()
+                server = subprocess.Popen(
+                    [str(ROOT / ".venv/bin/streamlit"), "run", str(ROOT / "app.py"),
+                     "--server.headless", "true", "--server.port", str(port),
+                     "--server.fileWatcherType", "none", "--browser.gatherUsageStats",
+                     "false"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+                try:
+                    page = browser.new_page()
+                    page.set_default_timeout(120_000)
+                    while True:
+                        try:
+                            page.goto(f"http://127.0.0.1:{port}")
+                            break
+                        except Exception:  # not listening yet
+                            time.sleep(0.1)
+                    box = page.get_by_placeholder("Ask about the inspection reports")
+                    box.wait_for()
+                    page.get_by_text("documents ·").first.wait_for()
+                    render.append(time.perf_counter() - started)
+                    box.fill(QUESTIONS[0])
+                    box.press("Enter")
+                    page.locator('[data-testid="stFeedback"]').first.wait_for()
+                    first.append(time.perf_counter() - started)
+                    page.close()
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+            browser.close()
+    return [
+        f"- `rag ask` from process start to printed answer: {stats(cli)}",
+        f"- page: `streamlit run` to the chat box and index status in Chromium: {stats(render)}",
+        f"- page: `streamlit run` to the first answer shown: {stats(first)}",
+    ]
+
+
+# ---------------------------------------------------------------------------- driver
+
+def run_phase(script: str, phase: str, argv: list[str]) -> tuple[object, float]:
+    """Run one phase in its own process: its JSON result and that process's peak RSS."""
+    proc = subprocess.Popen([sys.executable, script, "--phase", phase, *argv],
+                            stdout=subprocess.PIPE, text=True)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"phase {phase} failed")
+    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+PHASES = {"query": ("Query (warm)", phase_query, 1),
+          "indexing": ("Indexing", phase_indexing, 5),
+          "startup": ("Start-up (cold process, index already built)", phase_startup, 4)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "corpus.md"))
+    parser.add_argument("--phase", choices=sorted(PHASES))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(env={}, corpus_dir=Path(tmp) / "corpus",
-                                 index_dir=Path(tmp) / "index")
-        shutil.copytree(ROOT / "corpus", settings.corpus_dir)
-        sync(settings)
-        query = bench_query(settings, args.repeat)
-    indexing = bench_indexing(max(3, args.repeat // 5))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    text = "\n".join([
+    if args.phase:
+        _, fn, divisor = PHASES[args.phase]
+        print(json.dumps(fn(max(3, args.repeat // divisor))))
+        return
+    sections = [
         "# Benchmarks: starting corpus (5 documents)", "",
         f"Run: `.venv/bin/python bench/bench_corpus.py --repeat {args.repeat}` on "
-        f"{time.strftime('%Y-%m-%d')}, 2-core machine; medians and p95 over repeats.", "",
-        "## Query (warm)", *query, "", "## Indexing", *indexing, "",
-        f"## Memory\n- peak RSS of the whole benchmark process: {rss_mb:.0f} MB", "",
-    ])
-    np.set_printoptions(precision=3)
+        f"{time.strftime('%Y-%m-%d')}, 2-core machine; medians and p95 over repeats. "
+        "Each phase runs in its own process; its peak RSS is its own.", "",
+    ]
+    for name, (title, _, _) in PHASES.items():
+        lines, rss = run_phase(__file__, name, ["--repeat", str(args.repeat)])
+        sections += [f"## {title}", *lines, f"- peak RSS of this phase: {rss:.0f} MB", ""]
+    text = "\n".join(sections)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(text)
 

@@ -38,6 +38,15 @@ class Settings:
     bm25_weight: float = 1.0
     mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.758 vs 0.777)
 
+    # Vector index: "flat" (exact), "hnsw" (approximate) or "auto" (flat below
+    # hnsw_min_chunks chunks, HNSW from there). bench/bench_scale.py measured these.
+    vector_index: str = "auto"
+    hnsw_min_chunks: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+    hnsw_exact_filter_below: int = 20_000  # a filter this narrow is searched exactly
+
     # Answers.
     answer_sentences: int = 5
     rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores

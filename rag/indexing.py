@@ -174,7 +174,6 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
     _checkpoint("scanned")
 
     start_gen = store.generation(conn)
-    vectors_index = store.load_faiss(index_dir, start_gen)
     removed_ids: list[int] = []
     added_ids: list[int] = []
     added_vectors: list[np.ndarray] = []
@@ -231,24 +230,53 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
 
     dimension = embedder.dimension if embedder else (store.read_manifest(conn) or {}).get(
         "dimension")
-    if report.changed or not store.faiss_path(index_dir, store.generation(conn)).exists():
+    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    spec = vector_index_spec(settings)
+    kind = spec.kind_for(chunks)
+    if (report.changed or store.get_meta(conn, "faiss_kind") != kind
+            or not store.faiss_path(index_dir, store.generation(conn)).exists()):
         gen = store.generation(conn)
         if dimension is None:  # an empty index that never loaded the model
             return
-        if vectors_index is not None and not report.rebuilt_because:
-            if removed_ids:
-                vectors_index.remove_ids(np.array(removed_ids, dtype=np.int64))
+        # The file as it was when this run started; this run's changes are applied to it.
+        vectors_index = store.load_faiss(index_dir, start_gen)
+        if _can_update(vectors_index, kind, chunks, len(added_ids), report):
+            store.remove_from_faiss(vectors_index, removed_ids)
             if added_ids:
                 vectors_index.add_with_ids(np.vstack(added_vectors),
                                            np.array(added_ids, dtype=np.int64))
         else:
-            vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension)
+            if progress:
+                progress(f"building the {kind} vector index", 0, 1)
+            vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension,
+                                              kind, spec)
         _checkpoint("before manifest write")
         with conn:
             store.write_manifest(conn, index_dir, manifest_for(settings, dimension))
+            store.set_meta(conn, "faiss_kind", kind)
         _checkpoint("before FAISS write")
         store.write_faiss(index_dir, gen, vectors_index)
         _checkpoint("after FAISS write")
+
+
+def vector_index_spec(settings: Settings) -> store.VectorIndexSpec:
+    return store.VectorIndexSpec(settings.vector_index, settings.hnsw_min_chunks,
+                                 settings.hnsw_m, settings.hnsw_ef_construction)
+
+
+def _can_update(index, kind: str, chunks: int, added: int, report: SyncReport) -> bool:  # noqa: ANN001
+    """Whether the loaded FAISS index can take this run's changes in place.
+
+    Not when there is none, when the settings were reset, when the wanted kind changed
+    (the corpus grew past the HNSW threshold, or the setting changed), or when an HNSW
+    graph would carry more than MAX_TOMBSTONE_SHARE removed ids.
+    """
+    if index is None or report.rebuilt_because or store.faiss_kind(index) != kind:
+        return False
+    if kind == store.HNSW:
+        dead = index.ntotal + added - chunks
+        return dead <= store.MAX_TOMBSTONE_SHARE * (index.ntotal + added)
+    return True
 
 
 def _commit_batch(conn, embedder, pending, indexed, report, removed_ids, added_ids,  # noqa: ANN001

@@ -228,12 +228,33 @@ class Retriever:
 
     def dense(self, vector: np.ndarray, n: int,
               allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        index = self.reader.faiss
+        """The n nearest chunks by cosine, among ``allowed`` ids when a filter is set.
+
+        On an HNSW graph a narrow filter is searched exactly over its own vectors: the
+        graph walk would mostly visit chunks the filter excludes and return too few.
+        Tombstones (ids removed from SQLite but still in the graph) are never returned.
+        """
+        index, dead = self.reader.faiss, self.reader.dead
         if index is None or index.ntotal == 0 or (allowed is not None and not len(allowed)):
             return []
-        params = None
+        hnsw = store.faiss_kind(index) == store.HNSW
+        if hnsw and allowed is not None and len(allowed) <= self.settings.hnsw_exact_filter_below:
+            vectors = index.reconstruct_batch(allowed)
+            scores = vectors @ vector
+            top = np.argsort(-scores)[:n]
+            return [(int(allowed[i]), float(scores[i])) for i in top]
+        selector = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            selector = faiss.IDSelectorBatch(allowed)
+        elif len(dead):
+            excluded = faiss.IDSelectorBatch(dead)  # kept referenced while searching
+            selector = faiss.IDSelectorNot(excluded)
+        if hnsw:
+            params = faiss.SearchParametersHNSW(efSearch=max(self.settings.hnsw_ef_search, n))
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
         scores, ids = index.search(vector.reshape(1, -1), min(n, index.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 

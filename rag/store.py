@@ -260,21 +260,73 @@ def sentence_vectors(conn: sqlite3.Connection, ids: Sequence[int],
 
 
 # -------------------------------------------------------------------------------- FAISS
+#
+# Two kinds, both wrapped in IndexIDMap2 so FAISS ids are chunk ids:
+# - "flat": exact inner product over normalised vectors (cosine). Deletes in place.
+# - "hnsw": an HNSW graph, approximate, for large indexes (bench/bench_scale.py measures
+#   where it pays and which efSearch keeps recall@10 >= 0.95 against flat). HNSW cannot
+#   delete, so a removed chunk's id stays in the graph as a tombstone: SQLite no longer
+#   has the row, readers exclude such ids from every search, and the writer rebuilds the
+#   graph once tombstones pass a tenth of it.
+
+FLAT, HNSW = "flat", "hnsw"
+VECTOR_INDEX_KINDS = ("auto", FLAT, HNSW)
+MAX_TOMBSTONE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class VectorIndexSpec:
+    """Which FAISS index to build, from settings (see config.Settings)."""
+
+    kind: str = "auto"  # "auto", "flat" or "hnsw"
+    hnsw_min_chunks: int = 50_000  # "auto" switches to HNSW at this many chunks
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+
+    def kind_for(self, chunks: int) -> str:
+        if self.kind not in VECTOR_INDEX_KINDS:
+            raise ValueError(f"vector_index must be one of {VECTOR_INDEX_KINDS}, "
+                             f"not {self.kind!r}")
+        if self.kind != "auto":
+            return self.kind
+        return HNSW if chunks >= self.hnsw_min_chunks else FLAT
+
 
 def faiss_path(index_dir: Path, gen: int) -> Path:
     return index_dir / f"vectors-{gen}.faiss"
 
 
-def new_faiss(dimension: int) -> faiss.Index:
-    """Exact inner-product search over normalised vectors (cosine), ids = chunk ids."""
+def new_faiss(dimension: int, kind: str = FLAT,
+              spec: VectorIndexSpec | None = None) -> faiss.Index:
+    if kind == HNSW:
+        spec = spec or VectorIndexSpec()
+        inner = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = spec.hnsw_ef_construction
+        return faiss.IndexIDMap2(inner)
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
-def build_faiss(ids: np.ndarray, vectors: np.ndarray, dimension: int) -> faiss.Index:
-    index = new_faiss(dimension)
+def faiss_kind(index: faiss.Index) -> str:
+    inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+    return HNSW if isinstance(inner, faiss.IndexHNSW) else FLAT
+
+
+def build_faiss(ids: np.ndarray, vectors: np.ndarray, dimension: int, kind: str = FLAT,
+                spec: VectorIndexSpec | None = None) -> faiss.Index:
+    index = new_faiss(dimension, kind, spec)
     if len(ids):
         index.add_with_ids(vectors, ids)
     return index
+
+
+def faiss_ids(index: faiss.Index) -> np.ndarray:
+    return faiss.vector_to_array(index.id_map).astype(np.int64)
+
+
+def remove_from_faiss(index: faiss.Index, ids: Sequence[int]) -> None:
+    """Delete where the kind can; HNSW keeps tombstones (see above)."""
+    if len(ids) and faiss_kind(index) == FLAT:
+        index.remove_ids(np.asarray(ids, dtype=np.int64))
 
 
 def load_faiss(index_dir: Path, gen: int) -> faiss.Index | None:
@@ -340,6 +392,7 @@ class IndexReader:
         self.conn = connect(index_dir, readonly=True)
         self.generation = -1
         self.faiss: faiss.Index | None = None
+        self.dead: np.ndarray = np.zeros(0, dtype=np.int64)  # tombstones (HNSW only)
         self.manifest: dict = {}
         self._lock = threading.Lock()
         self.refresh()
@@ -358,13 +411,22 @@ class IndexReader:
         self.manifest = read_manifest(self.conn) or {}
         dimension = int(self.manifest.get("dimension", 0))
         index = load_faiss(self.index_dir, gen)
-        if (index is None or index.ntotal != self._count()) and dimension:
+        chunk_ids = np.array([r[0] for r in self.conn.execute("SELECT id FROM chunks")],
+                             dtype=np.int64)
+        dead = np.zeros(0, dtype=np.int64)
+        if index is not None:
+            in_faiss = faiss_ids(index)
+            if np.setdiff1d(chunk_ids, in_faiss).size:  # not the file for these rows
+                index = None
+            else:
+                dead = np.setdiff1d(in_faiss, chunk_ids)
+        if index is None and dimension:
+            # Exact search over SQLite's vectors until the writer's file appears: quick
+            # to build at any size, and never wrong.
             index = build_faiss(*all_vectors(self.conn, dimension), dimension)
-        self.faiss, self.generation = index, gen
+            dead = np.zeros(0, dtype=np.int64)
+        self.faiss, self.generation, self.dead = index, gen, dead
         return True
-
-    def _count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def close(self) -> None:
         if self.conn.in_transaction:
