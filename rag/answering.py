@@ -17,7 +17,7 @@ import numpy as np
 from rag.chunking import citation_label
 from rag.config import Settings, load_settings
 from rag.glossary import expand_query
-from rag.retrieval import STOPWORDS, Filters, Hit, Retriever
+from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
 from rag.text import split_sentences
 
 NOT_COVERED = (
@@ -28,6 +28,11 @@ NOT_COVERED = (
 _FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
     r"those|these|there|then)\b", re.I)
+# "And what about care leavers?" (a new subject), not "what about for ..." (narrowing)
+# nor "what about them?" (pointing back).
+_NEW_SUBJECT = re.compile(
+    r"^\W*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?!(?:for|in|at|with|among|during|"
+    r"within|after|before|them|they|it|this|that|those|these|there|then)\b)\w", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
@@ -83,13 +88,20 @@ def contextualise(question: str, history: list[str] | tuple[str, ...] = ()) -> s
 
     A question that is short or points back ("they", "that", "and what about") is read
     together with the last question asked; a full new question stands on its own.
+    "What about X?" asks the same of a new subject: after "What did the 2016 inspection
+    say about the MASH?" only the documents carry over ("2016 inspection"), or the MASH
+    would crowd out care leavers. "What about for X?" narrows the old subject instead,
+    so the whole previous question stays.
     """
     if not history:
         return question
     short = len(content_words(question)) <= 3
-    if short or _FOLLOW_UP.search(question):
-        return f"{question} ({history[-1]})"
-    return question
+    if not (short or _FOLLOW_UP.search(question)):
+        return question
+    if _NEW_SUBJECT.match(question):
+        documents = " ".join(m.group() for m in DOC_REFERENCE.finditer(history[-1]))
+        return f"{question} ({documents})" if documents else question
+    return f"{question} ({history[-1]})"
 
 
 def lead_in(hit: Hit) -> str:

@@ -88,7 +88,7 @@ def year_scopes(question: str, filters: Filters) -> list[Filters]:
     return [replace(filters, date_from=f"{y}-01-01", date_to=f"{y}-12-31") for y in years]
 
 
-_DOC_REFERENCE = re.compile(
+DOC_REFERENCE = re.compile(
     r"\b(?:(?:19|20)\d\d|(?:re-?)?inspections?|monitoring|visits?|letters?|reports?|"
     r"press releases?|ofsted|inspectors?|change[ds]?|between|since|improved?)\b", re.I)
 
@@ -101,7 +101,7 @@ def topic_of(question: str) -> str:
     and "inspection", "visit", "report" occur in every passage, so they only add noise
     to both the embedding and BM25. Falls back to the question if nothing is left.
     """
-    topic = " ".join(_DOC_REFERENCE.sub(" ", question).split())
+    topic = " ".join(DOC_REFERENCE.sub(" ", question).split())
     left = [w for w in re.findall(r"\w+", topic.lower()) if w not in STOPWORDS]
     return topic if left else question
 

@@ -50,9 +50,17 @@ def test_year_scopes_and_topic() -> None:
 
 def test_follow_ups_are_read_with_the_previous_question() -> None:
     previous = ["What did inspectors say about return home interviews?"]
-    assert previous[0] in contextualise("And what about care leavers?", previous)
+    assert previous[0] in contextualise("And what about for children in care?", previous)
+    assert previous[0] in contextualise("How long did they take?", previous)
     full = "How many domestic abuse referrals were in the backlog?"
     assert contextualise(full, previous) == full
+    # "What about X?" asks the same of a new subject: the documents carry over, the old
+    # subject does not.
+    mash = ["What did the 2016 inspection say about the MASH?"]
+    assert contextualise("And what about care leavers?", mash) == (
+        "And what about care leavers? (2016 inspection)")
+    assert contextualise("What about care leavers?", previous) == (
+        "What about care leavers? (inspectors)")
 
 
 @pytest.fixture(scope="module")
