@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 from rag import store
 from rag.config import Settings
 from rag.indexing import sync
-from tests.conftest import settings_for
+from tests.conftest import SHARED, settings_for
 
 NEW_LETTER = """19 March 2018
 
@@ -250,3 +252,28 @@ def test_every_chunk_span_points_at_its_text(built_index: Settings) -> None:
             for r in reader.conn.execute("SELECT doc_id, text FROM documents")}
     for c in reader.conn.execute("SELECT doc_id, start, end, text FROM chunks"):
         assert docs[c["doc_id"]][c["start"]:c["end"]] == c["text"], c["text"][:80]
+
+
+SCALE_TARBALL = SHARED / "scale-corpus" / "ofsted-reports-text.tar.xz"
+
+
+@pytest.mark.skipif(not SCALE_TARBALL.is_file(),
+                    reason=f"{SCALE_TARBALL} is missing (the scale corpus lives in ../shared/)")
+def test_a_real_scale_corpus_report_gets_page_numbers_from_its_form_feeds(
+    tmp_path: Path, embedder
+) -> None:
+    with tarfile.open(SCALE_TARBALL) as tar:
+        member = next(m for m in tar if m.isfile() and m.name.endswith(".txt")
+                      and "/focused-visits/" in m.name)
+        raw = tar.extractfile(member).read()
+    settings = settings_for(tmp_path)
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "letter.txt").write_bytes(raw)
+    assert not sync(settings, embedder=embedder).failed
+    reader = assert_consistent(settings)
+    pages = raw.decode().count("\f") + 1
+    assert pages > 1
+    doc = reader.conn.execute("SELECT page_starts FROM documents").fetchone()
+    assert len(json.loads(doc["page_starts"])) == pages
+    on = {r["page"] for r in reader.conn.execute("SELECT page FROM chunks")}
+    assert on <= set(range(1, pages + 1)) and len(on) > 1
