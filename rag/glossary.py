@@ -49,10 +49,15 @@ def expand_query(question: str, glossary: Iterable[tuple[str, str]]) -> str:
     """Append the other form of every acronym or expansion the question uses."""
     extra: list[str] = []
     lowered = question.lower().replace("-", " ")
+    # Each word as the acronym it could be ("RHIs" -> RHI): a set lookup per entry, not a
+    # regex, because a large index defines thousands of acronyms.
+    words = {w.upper() for w in re.findall(r"\w+", question)}
+    words |= {w[:-1] for w in words if w.endswith("S")}
     for short, long in glossary:
         stem = long.rstrip("s")
-        if re.search(rf"\b{re.escape(short)}s?\b", question, re.I) and stem not in lowered:
+        used = short.upper() in words
+        if used and stem not in lowered:
             extra.append(long)
-        elif stem in lowered and not re.search(rf"\b{re.escape(short)}s?\b", question, re.I):
+        elif stem in lowered and not used:
             extra.append(short)
     return " ".join([question, *dict.fromkeys(extra)])

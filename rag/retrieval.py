@@ -165,6 +165,7 @@ class Retriever:
         self.reader = reader or IndexReader(settings.index_dir)
         self._glossary: list[tuple[str, str]] | None = None
         self._glossary_gen = -1
+        self._allowed: dict[tuple[int, Filters], np.ndarray] = {}
         # One search at a time per reader: a search refreshes the reader's snapshot, so
         # two interleaved searches (the page's sessions share this object) could
         # otherwise pair one generation's vectors with another's rows.
@@ -219,12 +220,32 @@ class Retriever:
         return years
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        """The chunk ids a filter admits, None for no filter.
+
+        A document's chunks get consecutive ids (one writer inserts them together), so
+        each document is one id range: reading ranges instead of every id keeps a filter
+        over a 100,000-chunk index to a few milliseconds. Remembered per generation,
+        because the same filters (the sidebar's, a year's documents) come back.
+        """
         if filters.is_empty():
             return None
-        where, args = _filter_sql(filters)
-        rows = self.conn.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE {where}", args)
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        key = (self.reader.generation, filters)
+        if key not in self._allowed:
+            where, args = _filter_sql(filters)
+            rows = self.conn.execute(
+                "SELECT min(c.id), max(c.id), count(*) FROM chunks c JOIN documents d"
+                f" USING (doc_id) WHERE {where} GROUP BY c.doc_id", args).fetchall()
+            if all(hi - lo + 1 == n for lo, hi, n in rows):
+                ranges = [np.arange(lo, hi + 1, dtype=np.int64) for lo, hi, _ in rows]
+                ids = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+            else:  # not consecutive (an index written some other way): read every id
+                ids = np.array([r[0] for r in self.conn.execute(
+                    f"SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE {where}",
+                    args)], dtype=np.int64)
+            if len(self._allowed) >= 64:
+                self._allowed.clear()
+            self._allowed[key] = ids
+        return self._allowed[key]
 
     def dense(self, vector: np.ndarray, n: int,
               allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -262,6 +283,11 @@ class Retriever:
         query = fts_query(question)
         if not query:
             return []
+        if filters.is_empty():  # no join needed: FTS5 alone is twice as fast at 100k chunks
+            rows = self.conn.execute(
+                "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
+                " ORDER BY s LIMIT ?", (query, n))
+            return [(int(r[0]), -float(r[1])) for r in rows]
         where, args = _filter_sql(filters)
         rows = self.conn.execute(
             "SELECT f.rowid, bm25(chunks_fts) AS s FROM chunks_fts f"
