@@ -149,6 +149,9 @@ class Assistant:
         years = self.retriever.undocumented_years(question)
         if years:
             return f"No indexed document is dated {', '.join(years)}."
+        ordinals = self.retriever.unknown_ordinals(question)
+        if ordinals:
+            return f"No indexed document is the {' or the '.join(ordinals)}."
         return None
 
     def extractive(self, question: str, searched_for: str, hits: list[Hit],

@@ -76,6 +76,10 @@ _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _DOCUMENT_YEAR = re.compile(
     r"\b((?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?(?:re-?)?(?:inspection|visit|report|letter)"
     r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
+# "the sixth monitoring visit": a document named by its place in a series.
+_ORDINAL_DOCUMENT = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
+    r"\s+((?:monitoring\s+|focused\s+)?(?:visit|inspection|letter))", re.I)
 # A capitalised word that does not open the question: a place, person or organisation.
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 
@@ -218,6 +222,26 @@ class Retriever:
             years.extend(y for y in dict.fromkeys(_YEAR.findall(question))
                          if y > newest and y not in years)
         return years
+
+    def unknown_ordinals(self, question: str) -> list[str]:
+        """Documents named by their place in a series ("the sixth monitoring visit") that
+        no indexed passage or title names: like a year no document carries, the index
+        cannot speak for a visit it does not hold, however alike the visits read."""
+        unknown = []
+        for m in _ORDINAL_DOCUMENT.finditer(question):
+            phrase = " ".join(m.group().lower().split())
+            ordinal, noun = m[1].lower(), phrase.split()[-1]
+            # A passage with the ordinal near the noun ("the fifth monitoring visit
+            # since..."), or a title or file name that says it.
+            found = self.conn.execute(
+                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                (f'NEAR("{ordinal}" "{noun}", 8)',)).fetchone() or self.conn.execute(
+                "SELECT 1 FROM documents WHERE lower(title) LIKE ?1 OR"
+                " replace(replace(lower(source), '-', ' '), '_', ' ') LIKE ?1 LIMIT 1",
+                (f"%{phrase}%",)).fetchone()
+            if not found:
+                unknown.append(phrase)
+        return unknown
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The chunk ids a filter admits, None for no filter.

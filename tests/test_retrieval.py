@@ -105,5 +105,8 @@ def test_out_of_scope_names_and_years_are_declined_with_a_reason(
     assert manchester.abstained and "Manchester" in (manchester.notice or "")
     later = assistant.answer("What did the 2022 inspection find about care leavers?")
     assert later.abstained and "2022" in (later.notice or "")
-    # Names and years the corpus has are not declined.
+    sixth = assistant.answer("What did the sixth monitoring visit find?")
+    assert sixth.abstained and "sixth monitoring visit" in (sixth.notice or "")
+    # Names, years and visits the corpus has are not declined.
     assert assistant.out_of_scope("What did Ofsted say about Birmingham in 2016?") is None
+    assert assistant.out_of_scope("What did the fifth monitoring visit find?") is None
