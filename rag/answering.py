@@ -260,7 +260,7 @@ class Assistant:
                         vectors: list[np.ndarray | None] | None = None) -> np.ndarray:
         """Relevance of each sentence: embedding cosine blended with word coverage.
 
-        Cosine (against the query vector retrieval used) catches paraphrase; coverage of
+        Cosine (``query``: the embedded whole question) catches paraphrase; coverage of
         the question's content words rewards sentences that state the very thing asked
         about (figures, named services). Sentences come with the vectors stored at index
         time; only those without one go through the model.
