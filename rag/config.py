@@ -51,6 +51,10 @@ class Settings:
     hnsw_ef_search: int = 256
     hnsw_exact_filter_below: int = 20_000  # a filter this narrow is searched exactly
 
+    # Optional cross-encoder (rag/reranking.py): a local directory; empty = off.
+    reranker_path: str = ""
+    rerank_candidates: int = 30
+
     # Answers.
     answer_sentences: int = 5
     rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores

@@ -20,6 +20,7 @@ from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.glossary import expand_query
+from rag.reranking import Reranker, rerank
 from rag.store import IndexReader
 
 MODES = ("hybrid", "dense", "bm25")
@@ -170,6 +171,7 @@ class Retriever:
         self._glossary: list[tuple[str, str]] | None = None
         self._glossary_gen = -1
         self._allowed: dict[tuple[int, Filters], np.ndarray] = {}
+        self.reranker = Reranker(settings.reranker_path) if settings.reranker_path else None
         # One search at a time per reader: a search refreshes the reader's snapshot, so
         # two interleaved searches (the page's sessions share this object) could
         # otherwise pair one generation's vectors with another's rows.
@@ -360,6 +362,11 @@ class Retriever:
             if scope is filters:
                 rankings = named
         ordered = interleave(lists)
+        if self.reranker is not None and ordered:
+            top = ordered[: self.settings.rerank_candidates]
+            texts = self._texts(top)
+            scores = self.reranker.scores(question, [texts.get(c, "") for c in top])
+            ordered = rerank(top, scores) + ordered[len(top):]
         vectors = self._vectors(ordered)
         cosine = {c: float(vectors[c] @ vector) for c in ordered}
         if diversify and len(ordered) > k:
@@ -388,6 +395,11 @@ class Retriever:
         with self._lock:
             dimension = int(self.reader.manifest.get("dimension", 0))
             return store.sentence_vectors(self.conn, ids, dimension)
+
+    def _texts(self, ids: list[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(ids))
+        return {int(r[0]): r[1] for r in self.conn.execute(
+            f"SELECT id, text FROM chunks WHERE id IN ({marks})", ids)}
 
     def _vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         if not ids:
