@@ -237,10 +237,12 @@ def test_kind_filter_narrows_the_sources(page_at: AppTest) -> None:
 
 def test_a_follow_up_is_read_with_the_previous_question(page_at: AppTest) -> None:
     at = ask(page_at, RHI_QUESTION)
-    at = ask(at, "And what about care leavers?")
+    follow_up = "And how quickly were they completed?"  # "they": the interviews
+    at = ask(at, follow_up)
     turns = at.session_state["turns"]
-    assert [t.question for t in turns] == [RHI_QUESTION, "And what about care leavers?"]
+    assert [t.question for t in turns] == [RHI_QUESTION, follow_up]
     assert "return home interviews" in turns[1].answer.searched_for
+    assert any("72 hours" in c.quote for c in turns[1].answer.citations)
 
 
 def test_clear_conversation_empties_the_history(page_at: AppTest) -> None:
