@@ -187,7 +187,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     st = store.status(conn)
     print(json.dumps(st.__dict__, indent=2) if args.json else
           f"{st.documents} documents, {st.chunks} chunks, model {st.model}, "
-          f"generation {st.generation}")
+          f"{st.vector_index or 'no'} vector index, generation {st.generation}")
     return 0
 
 

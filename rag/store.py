@@ -359,6 +359,7 @@ class IndexStatus:
     model: str | None
     generation: int
     updated_at: float | None
+    vector_index: str | None = None  # "flat" or "hnsw"
 
 
 def status(conn: sqlite3.Connection) -> IndexStatus:
@@ -370,6 +371,7 @@ def status(conn: sqlite3.Connection) -> IndexStatus:
         model=manifest.get("model"),
         generation=generation(conn),
         updated_at=float(updated) if updated else None,
+        vector_index=get_meta(conn, "faiss_kind"),
     )
 
 
