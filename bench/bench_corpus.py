@@ -98,10 +98,9 @@ def phase_query(repeat: int) -> list[str]:
                 t["floor"].append(t_enc + t_faiss + t_fts)
                 t["encode_floor"].append(t_enc)
                 # The pipeline's stages, as answer() runs them.
-                texts = [retriever.query_text(q), assistant.sentence_query(q)]
-                t_e, vectors = timed(retriever.embedder.encode, texts)
+                t_e, vectors = timed(retriever.embedder.encode, [retriever.dense_text(q)])
                 t_v, _ = timed(retriever.dense, vectors[0], n, None)
-                t_b, _ = timed(retriever.bm25, texts[0], n, Filters())
+                t_b, _ = timed(retriever.bm25, retriever.query_text(q), n, Filters())
                 t_s, hits = timed(retriever.search, q, vector=vectors[0])
                 t_a, _ = timed(lambda q=q, hits=hits, v=vectors[-1]: (
                     assistant.out_of_scope(q), assistant.extractive(q, q, hits, v)))
@@ -116,7 +115,7 @@ def phase_query(repeat: int) -> list[str]:
         f"- floor (encode + FAISS + FTS5): {stats(t['floor'])}",
         f"  - of which query encoding: {stats(t['encode_floor'])}",
         f"- warm answer() end to end: {stats(t['answer'])}",
-        f"  - query encoding (subject and whole question, one call): {stats(t['encode'])}",
+        f"  - query encoding: {stats(t['encode'])}",
         f"  - vector search: {stats(t['vector'])}",
         f"  - BM25 (FTS5): {stats(t['bm25'])}",
         "  - fusion and the rest of retrieval (year scopes, MMR, rows): "

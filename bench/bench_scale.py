@@ -140,7 +140,7 @@ def phase_search(work: Path, repeat: int) -> dict:
     assistant = Assistant(s, Retriever(s, reader=reader))
     retriever = assistant.retriever
     questions = [q["question"] for q in load_qa(ROOT / "eval" / "qa.jsonl")] + QUESTIONS
-    queries = retriever.embedder.encode([retriever.query_text(q) for q in questions])
+    queries = retriever.embedder.encode([retriever.dense_text(q) for q in questions])
 
     def search_times(index, params=None, k=10) -> tuple[list[float], np.ndarray, np.ndarray]:  # noqa: ANN001
         times, all_d, all_i = [], [], []
@@ -185,7 +185,7 @@ def phase_search(work: Path, repeat: int) -> dict:
     floor, search, full = [], [], []
     for _ in range(repeat):
         for q in QUESTIONS:
-            t_enc, vec = timed(retriever.embedder.encode, [retriever.query_text(q)])
+            t_enc, vec = timed(retriever.embedder.encode, [retriever.dense_text(q)])
             t_vec, _ = timed(retriever.dense, vec[0], s.candidates, None)
             t_fts, _ = timed(lambda q=q: retriever.conn.execute(
                 "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",

@@ -16,7 +16,6 @@ import numpy as np
 
 from rag.chunking import citation_label
 from rag.config import Settings, load_settings
-from rag.glossary import expand_query
 from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
 from rag.text import split_sentences
 
@@ -124,17 +123,15 @@ class Assistant:
     def answer(self, question: str, history: list[str] | tuple[str, ...] = (),
                filters: Filters | None = None) -> Answer:
         searched_for = contextualise(question, history)
-        # Retrieval embeds the question's subject; sentences are scored against the whole
-        # question ("how many inspectors ..." is about inspectors). One model call for both.
-        texts = [self.retriever.query_text(searched_for), self.sentence_query(searched_for)]
-        vectors = self.retriever.embedder.encode(list(dict.fromkeys(texts)))
+        # One model call: the same vector finds passages and scores their sentences.
+        vector = self.retriever.embedder.encode([self.retriever.dense_text(searched_for)])[0]
         hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters,
-                                     vector=vectors[0])
+                                     vector=vector)
         reason = self.out_of_scope(searched_for)
         if reason:
             return Answer(question, NOT_COVERED, True, closest=hits[:3],
                           searched_for=searched_for, notice=reason)
-        result = self.extractive(question, searched_for, hits, vectors[-1])
+        result = self.extractive(question, searched_for, hits, vector)
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
@@ -158,7 +155,7 @@ class Assistant:
                    vector: np.ndarray | None = None) -> Answer:
         """Pick the sentences that answer the question; abstain when none is close enough.
 
-        ``vector``: the embedded ``sentence_query(searched_for)``, if the caller has it.
+        ``vector``: the embedded ``retriever.dense_text(searched_for)``, if the caller has it.
         """
         candidates, relevance = self.sentence_relevance(searched_for, hits, vector)
         if not candidates or relevance.max() < self.settings.min_relevance:
@@ -173,7 +170,7 @@ class Assistant:
 
         chosen: list[int] = []
         seen: list[set[str]] = []
-        asked = content_words(self.sentence_query(searched_for))
+        asked = content_words(self.retriever.dense_text(searched_for))
         floor = scores[order[0]] * self.settings.answer_floor
         for i in order:
             if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
@@ -230,17 +227,13 @@ class Assistant:
                            vector: np.ndarray | None = None,
                            ) -> tuple[list[tuple[Hit, int, int]], np.ndarray]:
         """Every sentence of the passages as (hit, start, end), and its relevance."""
-        query = self.sentence_query(searched_for)
+        query = self.retriever.dense_text(searched_for)
         if vector is None:
             vector = self.retriever.embedder.encode([query])[0]
         candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
         relevance = self.score_sentences(vector, query, [h.text[s:e] for h, s, e in candidates],
                                          self._sentence_vectors(hits))
         return candidates, relevance
-
-    def sentence_query(self, searched_for: str) -> str:
-        """What sentences are scored against: the whole question, acronyms expanded."""
-        return expand_query(searched_for, self.retriever.glossary())
 
     def _sentence_vectors(self, hits: list[Hit]) -> list[np.ndarray | None]:
         """Each candidate sentence's vector as stored at index time, None where missing.

@@ -324,15 +324,24 @@ class Retriever:
         return [(int(r[0]), -float(r[1])) for r in rows]
 
     def query_text(self, question: str) -> str:
-        """What is searched for: the question's subject, with acronyms expanded both ways."""
+        """What BM25 searches for: the question's subject, acronyms expanded both ways."""
         return expand_query(topic_of(question), self.glossary())
+
+    def dense_text(self, question: str) -> str:
+        """What is embedded: the whole question, acronyms expanded both ways.
+
+        Words like "inspection" or "2016" add noise to BM25 (every passage has them) but
+        not to the embedding, and "how many inspectors ..." loses its subject without
+        them. Answering scores sentences against the same vector.
+        """
+        return expand_query(question, self.glossary())
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None,
                mode: str = "hybrid", diversify: bool = True,
                vector: np.ndarray | None = None) -> list[Hit]:
         """The k best passages for a question, best first.
 
-        ``vector``: the embedded ``query_text(question)``, when the caller has it already.
+        ``vector``: the embedded ``dense_text(question)``, when the caller has it already.
 
         A question that names years ("between the 2016 inspection and the 2017 visit")
         gets a ranked list from each year's documents, interleaved with the overall
@@ -352,7 +361,7 @@ class Retriever:
         n = max(self.settings.candidates, k)
         expanded = self.query_text(question)
         if vector is None:
-            vector = self.embedder.encode([expanded])[0]
+            vector = self.embedder.encode([self.dense_text(question)])[0]
         lists, fused, rankings = [], {}, {}
         for scope in [*year_scopes(question, filters), filters]:
             ranked, scores, named = self._ranked(expanded, vector, scope, mode, n)
