@@ -230,12 +230,13 @@ class Assistant:
         query = self.retriever.dense_text(searched_for)
         if vector is None:
             vector = self.retriever.embedder.encode([query])[0]
-        candidates = [(hit, s, e) for hit in hits for s, e in split_sentences(hit.text)]
+        spans = [split_sentences(hit.text) for hit in hits]
+        candidates = [(hit, s, e) for hit, cs in zip(hits, spans, strict=True) for s, e in cs]
         relevance = self.score_sentences(vector, query, [h.text[s:e] for h, s, e in candidates],
-                                         self._sentence_vectors(hits))
+                                         self._sentence_vectors(hits, [len(cs) for cs in spans]))
         return candidates, relevance
 
-    def _sentence_vectors(self, hits: list[Hit]) -> list[np.ndarray | None]:
+    def _sentence_vectors(self, hits: list[Hit], counts: list[int]) -> list[np.ndarray | None]:
         """Each candidate sentence's vector as stored at index time, None where missing.
 
         Missing only for an index written before sentence vectors existed, or a chunk
@@ -243,8 +244,7 @@ class Assistant:
         """
         stored = self.retriever.sentence_vectors([h.chunk_id for h in hits])
         rows: list[np.ndarray | None] = []
-        for hit in hits:
-            n = len(split_sentences(hit.text))
+        for hit, n in zip(hits, counts, strict=True):
             block = stored.get(hit.chunk_id)
             rows.extend(block if block is not None and len(block) == n else [None] * n)
         return rows

@@ -144,19 +144,27 @@ def mmr(
     candidates: list[int], relevance: dict[int, float], vectors: dict[int, np.ndarray],
     k: int, lam: float,
 ) -> list[int]:
-    """Maximal marginal relevance: trade relevance against similarity to what is chosen."""
+    """Maximal marginal relevance: trade relevance against similarity to what is chosen.
+
+    Each step takes the candidate with the best ``lam * relevance - (1 - lam) *
+    (highest cosine to anything chosen)``; similarities come from one matrix product.
+    """
     if not candidates:
         return []
-    top = max(relevance[c] for c in candidates) or 1.0
+    matrix = np.vstack([vectors[c] for c in candidates])
+    similarity = matrix @ matrix.T
+    rel = np.array([relevance[c] for c in candidates], dtype=np.float64)
+    rel /= rel.max() or 1.0
+    redundancy = np.zeros(len(candidates))  # nothing chosen yet: no penalty
+    available = np.ones(len(candidates), dtype=bool)
     chosen: list[int] = []
-    left = list(candidates)
-    while left and len(chosen) < k:
-        def gain(c: int) -> float:
-            redundancy = max((float(vectors[c] @ vectors[s]) for s in chosen), default=0.0)
-            return lam * relevance[c] / top - (1 - lam) * redundancy
-        best = max(left, key=gain)
-        chosen.append(best)
-        left.remove(best)
+    while available.any() and len(chosen) < k:
+        gain = np.where(available, lam * rel - (1 - lam) * redundancy, -np.inf)
+        best = int(np.argmax(gain))  # the first of equals, as in the fused order
+        redundancy = similarity[best] if not chosen else np.maximum(redundancy,
+                                                                     similarity[best])
+        chosen.append(candidates[best])
+        available[best] = False
     return chosen
 
 

@@ -3,12 +3,22 @@ and the out-of-scope checks behind honest abstention. Real model and index."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.answering import Assistant, contextualise
 from rag.config import Settings
 from rag.glossary import expand_query, mine_acronyms
-from rag.retrieval import Filters, Retriever, fts_query, interleave, rrf, topic_of, year_scopes
+from rag.retrieval import (
+    Filters,
+    Retriever,
+    fts_query,
+    interleave,
+    mmr,
+    rrf,
+    topic_of,
+    year_scopes,
+)
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
@@ -17,6 +27,14 @@ def test_rrf_sums_weighted_reciprocal_ranks() -> None:
     assert fused[2] == pytest.approx(1 / 62 + 2 / 61)
     assert fused[3] == pytest.approx(2 / 62)
     assert max(fused, key=fused.get) == 2
+
+
+def test_mmr_pushes_a_near_duplicate_below_different_evidence() -> None:
+    vectors = {1: np.array([1.0, 0.0]), 2: np.array([1.0, 0.0]), 3: np.array([0.0, 1.0])}
+    relevance = {1: 1.0, 2: 0.9, 3: 0.8}
+    assert mmr([1, 2, 3], relevance, vectors, k=3, lam=0.5) == [1, 3, 2]
+    assert mmr([1, 2, 3], relevance, vectors, k=2, lam=1.0) == [1, 2]  # relevance only
+    assert mmr([], relevance, vectors, k=2, lam=0.5) == []
 
 
 def test_interleave_round_robins_and_keeps_first_appearance() -> None:
