@@ -53,7 +53,12 @@ class Embedder:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from sentence_transformers import SentenceTransformer
+        from threadpoolctl import threadpool_limits
 
+        # numpy's OpenBLAS threads spin after each small matrix product (MMR, sentence
+        # scores) and starve torch's threads on a small machine: measured, a 6 ms query
+        # encoding took 60-100 ms right after one. Our numpy work is tiny; one thread.
+        threadpool_limits(limits=1, user_api="blas")
         path = resolve_model_path(self.name)
         try:
             return SentenceTransformer(path, device="cpu")
