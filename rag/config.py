@@ -39,11 +39,11 @@ class Settings:
     mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.758 vs 0.777)
 
     # Vector index: "flat" (exact), "hnsw" (approximate) or "auto" (flat below
-    # hnsw_min_chunks chunks, HNSW from there). bench/bench_scale.py measured: flat costs
-    # about 0.14 ms per 1,000 chunks here (15.6 ms at 115k), so from 50k it costs more
-    # than encoding the query; HNSW answers in under 1 ms. efSearch 256 is the smallest
-    # swept value with recall@10 >= 0.95 against exact on both the corpus (0.983 at 57k
-    # chunks) and the corpus copied twice (0.957 at 115k, all vectors duplicated).
+    # hnsw_min_chunks chunks, HNSW from there). bench/bench_scale.py measured: exact search
+    # costs about 0.1 ms per 1,000 chunks here (11 ms at 115k), so from 50k it costs most
+    # of a query encoding (6.4 ms) and grows; HNSW answers in under 1 ms. efSearch 256 is
+    # the smallest swept value with recall@10 >= 0.95 against exact both on the corpus
+    # (0.985 at 57k chunks) and on it copied twice (0.958 at 115k, every vector doubled).
     vector_index: str = "auto"
     hnsw_min_chunks: int = 50_000
     hnsw_m: int = 32
