@@ -32,6 +32,13 @@ _FOLLOW_UP = re.compile(
 _NEW_SUBJECT = re.compile(
     r"^\W*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?!(?:for|in|at|with|among|during|"
     r"within|after|before|them|they|it|this|that|those|these|there|then)\b)\w", re.I)
+# An open question asks for findings, not a fact: "what did inspectors say about ...",
+# "how did thresholds change ...", "how well does ...". It gets a longer answer.
+_OPEN_QUESTION = re.compile(
+    r"\b(?:what\s+(?:did|does|do|has|have|was|were)\b[^?]*\b(?:say|said|find|found|think|"
+    r"report|view|viewed)\b|how\s+(?:did|has|have|had)\b[^?]*\b(?:change|changed|improve|"
+    r"improved|develop|developed|viewed|compare)\b|how\s+well\b|how\s+good\b|"
+    r"what\s+(?:happens|help)\b)", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
@@ -80,6 +87,11 @@ class Answer:
 
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def is_open(question: str) -> bool:
+    """Whether the question asks for findings rather than one fact (a longer answer)."""
+    return bool(_OPEN_QUESTION.search(question))
 
 
 def contextualise(question: str, history: list[str] | tuple[str, ...] = ()) -> str:
@@ -172,8 +184,10 @@ class Assistant:
         seen: list[set[str]] = []
         asked = content_words(self.retriever.dense_text(searched_for))
         floor = scores[order[0]] * self.settings.answer_floor
+        limit = (self.settings.open_answer_sentences if is_open(question)
+                 else self.settings.answer_sentences)
         for i in order:
-            if len(chosen) >= self.settings.answer_sentences or scores[i] < floor:
+            if len(chosen) >= limit or scores[i] < floor:
                 break
             hit, s, e = candidates[i]
             # The report repeats findings; one copy is enough. The question's own words

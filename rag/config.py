@@ -57,6 +57,7 @@ class Settings:
 
     # Answers.
     answer_sentences: int = 5
+    open_answer_sentences: int = 7  # "what did inspectors say about ...", "how did ... change"
     rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores
     answer_floor: float = 0.65  # keep sentences scoring at least this share of the best
     min_relevance: float = 0.45  # calibrated by eval/calibrate_abstention.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag import store
-from rag.answering import Assistant
+from rag.answering import Assistant, is_open
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
@@ -70,3 +70,15 @@ def test_an_index_without_sentence_vectors_still_answers_the_same(
     after = without.answer(QUESTION)
     assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
     assert counting.calls[0] == 1 and sum(counting.calls[1:]) > 10  # sentences, embedded now
+
+
+def test_open_questions_get_a_longer_answer_than_questions_of_fact() -> None:
+    for question in ("What did inspectors say about return home interviews?",
+                     "How did thresholds change between the 2016 inspection and the 2017 visit?",
+                     "How well does Birmingham handle CSE?",
+                     "What happens when kids go missing from home or care?"):
+        assert is_open(question), question
+    for question in ("How many domestic abuse referrals were in the backlog?",
+                     "When did the 2017 monitoring visit take place?",
+                     "What is an IRO?", "Who is the chief executive of the trust?"):
+        assert not is_open(question), question
