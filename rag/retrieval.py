@@ -80,7 +80,7 @@ _DOCUMENT_YEAR = re.compile(
 # "the sixth monitoring visit": a document named by its place in a series.
 _ORDINAL_DOCUMENT = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
-    r"\s+((?:monitoring\s+|focused\s+)?(?:visit|inspection|letter))", re.I)
+    r"\s+(?:monitoring\s+|focused\s+)?(?:visit|inspection|letter)", re.I)
 # A capitalised word that does not open the question: a place, person or organisation.
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 
