@@ -37,7 +37,7 @@ def main() -> None:
     unanswerable = [s for a, s in scored if not a]
     print(f"{len(answerable)} answerable, {len(unanswerable)} unanswerable")
     print(f"{'threshold':>9} {'declined|unanswerable':>22} {'declined|answerable':>20}")
-    for t in [x / 100 for x in range(30, 66, 3)]:
+    for t in [x / 100 for x in range(36, 64)]:
         good = sum(s < t for s in unanswerable) / len(unanswerable)
         bad = sum(s < t for s in answerable) / len(answerable)
         print(f"{t:9.2f} {good:22.2f} {bad:20.2f}")

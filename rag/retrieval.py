@@ -237,21 +237,42 @@ class Retriever:
         """Documents named by their place in a series ("the sixth monitoring visit") that
         no indexed passage or title names: like a year no document carries, the index
         cannot speak for a visit it does not hold, however alike the visits read."""
-        unknown = []
+        return [phrase for phrase, docs in self.ordinal_documents(question).items() if not docs]
+
+    def ordinal_documents(self, question: str) -> dict[str, list[str]]:
+        """For each "fourth monitoring visit" in the question, the documents that name it.
+
+        A document names it when its title or file name says it, or one of its passages
+        has the ordinal near the noun ("In the fourth monitoring visit since...").
+        """
+        found: dict[str, list[str]] = {}
         for m in _ORDINAL_DOCUMENT.finditer(question):
             phrase = " ".join(m.group().lower().split())
             ordinal, noun = m[1].lower(), phrase.split()[-1]
-            # A passage with the ordinal near the noun ("the fifth monitoring visit
-            # since..."), or a title or file name that says it.
-            found = self.conn.execute(
-                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
-                (f'NEAR("{ordinal}" "{noun}", 8)',)).fetchone() or self.conn.execute(
-                "SELECT 1 FROM documents WHERE lower(title) LIKE ?1 OR"
-                " replace(replace(lower(source), '-', ' '), '_', ' ') LIKE ?1 LIMIT 1",
-                (f"%{phrase}%",)).fetchone()
-            if not found:
-                unknown.append(phrase)
-        return unknown
+            rows = self.conn.execute(
+                "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+                " WHERE chunks_fts MATCH ?", (f'NEAR("{ordinal}" "{noun}", 8)',)).fetchall()
+            rows += self.conn.execute(
+                "SELECT doc_id FROM documents WHERE lower(title) LIKE ?1 OR"
+                " replace(replace(lower(source), '-', ' '), '_', ' ') LIKE ?1",
+                (f"%{phrase}%",)).fetchall()
+            found[phrase] = sorted({r[0] for r in rows})
+        return found
+
+    def scopes(self, question: str, filters: Filters) -> list[Filters]:
+        """Narrower searches run beside the main one: one per year the question names,
+        one per document it names by its place in a series.
+
+        "What did the fourth monitoring visit find about children coming into care?":
+        every document discusses children coming into care, so the passages of the one
+        the question names must get their own ranked list or the longer report drowns
+        them out.
+        """
+        scoped = year_scopes(question, filters)
+        if not filters.doc_ids:
+            scoped += [replace(filters, doc_ids=tuple(docs))
+                       for docs in self.ordinal_documents(question).values() if docs]
+        return scoped
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The chunk ids a filter admits, None for no filter.
@@ -371,7 +392,7 @@ class Retriever:
         if vector is None:
             vector = self.embedder.encode([self.dense_text(question)])[0]
         lists, fused, rankings = [], {}, {}
-        for scope in [*year_scopes(question, filters), filters]:
+        for scope in [*self.scopes(question, filters), filters]:
             ranked, scores, named = self._ranked(expanded, vector, scope, mode, n)
             lists.append(ranked)
             for c, v in scores.items():
@@ -403,9 +424,29 @@ class Retriever:
         dense = self.dense(vector, n, allowed) if mode != "bm25" else []
         sparse = self.bm25(question, n, filters) if mode != "dense" else []
         rankings = {"dense": [i for i, _ in dense], "bm25": [i for i, _ in sparse]}
+        if mode == "hybrid" and self.settings.rank_by_sentence:
+            rankings["dense"] = self.by_best_sentence(rankings["dense"] + rankings["bm25"],
+                                                      vector)
         weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
         fused = rrf(rankings, weights, self.settings.rrf_k)
         return sorted(fused, key=lambda c: -fused[c]), fused, rankings
+
+    def by_best_sentence(self, ids: list[int], vector: np.ndarray) -> list[int]:
+        """Candidates ordered by their sentence closest to the question, best first.
+
+        A passage's own vector averages all its sentences, so a finding stated in one
+        sentence of a long summary passage ("a relatively stable workforce, including a
+        reduction in ... agency staff") is diluted by the rest. Ranking the union of both
+        searches' candidates by their best sentence lets that passage compete, and gives
+        passages found only by BM25 a dense score too. Passages without stored sentence
+        vectors keep their chunk cosine.
+        """
+        ids = list(dict.fromkeys(ids))
+        stored = self.sentence_vectors(ids)
+        chunks = self._vectors([i for i in ids if not len(stored.get(i, ()))])
+        best = {i: float((stored[i] @ vector).max()) if len(stored.get(i, ())) else
+                float(chunks[i] @ vector) for i in ids if i in stored or i in chunks}
+        return sorted(best, key=lambda i: -best[i])
 
     def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         """The stored vectors of each chunk's sentences (see store.sentence_vectors)."""

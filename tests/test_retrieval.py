@@ -115,6 +115,35 @@ def test_a_comparison_across_years_gets_both_documents(retriever: Retriever) -> 
     assert {h.date[:4] for h in hits if h.date} >= {"2016", "2017"}
 
 
+def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retriever) -> None:
+    # Paragraph 53 covers several things about looked-after children; one sentence says
+    # return home interviews are not routinely offered to them. Its chunk vector is
+    # diluted by the rest; its best sentence is not.
+    question = "Are return home interviews offered to children looked after?"
+    vector = retriever.embedder.encode([retriever.dense_text(question)])[0]
+    dense = [i for i, _ in retriever.dense(vector, 50, None)]
+    sparse = [i for i, _ in retriever.bm25(retriever.query_text(question), 50, Filters())]
+    by_sentence = retriever.by_best_sentence(dense + sparse, vector)
+    assert len(by_sentence) == len(set(dense + sparse))
+    texts = retriever._texts(by_sentence)
+    target = next(i for i in dense if "not routinely offered" in texts[i])
+    assert by_sentence.index(target) < dense.index(target)
+    assert by_sentence.index(target) < 3
+
+
+def test_a_visit_named_by_its_place_in_the_series_gets_its_own_list(
+    retriever: Retriever,
+) -> None:
+    question = "What did the fourth monitoring visit find about children coming into care?"
+    fourth = retriever.ordinal_documents(question)["fourth monitoring visit"]
+    assert fourth == ["children-first_fourth-monitoring-visit.txt"]
+    assert Filters(doc_ids=tuple(fourth)) in retriever.scopes(question, Filters())
+    assert fourth[0] in {h.doc_id for h in retriever.search(question, k=2)}
+    # A filter that already names documents is the user's choice and is not widened.
+    chosen = Filters(doc_ids=("2016_ofsted_inspection-report.txt",))
+    assert retriever.scopes(question, chosen) == []
+
+
 def test_out_of_scope_names_and_years_are_declined_with_a_reason(
     built_index: Settings, retriever: Retriever
 ) -> None:
