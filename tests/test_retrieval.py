@@ -131,17 +131,24 @@ def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retr
     assert by_sentence.index(target) < 3
 
 
-def test_a_visit_named_by_its_place_in_the_series_gets_its_own_list(
+def test_a_visit_named_by_its_place_in_the_series_narrows_the_search_to_it(
     retriever: Retriever,
 ) -> None:
     question = "What did the fourth monitoring visit find about children coming into care?"
     fourth = retriever.ordinal_documents(question)["fourth monitoring visit"]
     assert fourth == ["children-first_fourth-monitoring-visit.txt"]
-    assert Filters(doc_ids=tuple(fourth)) in retriever.scopes(question, Filters())
-    assert fourth[0] in {h.doc_id for h in retriever.search(question, k=2)}
-    # A filter that already names documents is the user's choice and is not widened.
+    assert retriever.scopes(question, Filters()) == (Filters(doc_ids=tuple(fourth)), [])
+    assert {h.doc_id for h in retriever.search(question, k=5)} == set(fourth)
+    # Named beside a year, the visit gets a list of its own and the year keeps its own.
+    both = "How did support for care leavers compare in 2016 and at the fifth monitoring visit?"
+    main, narrower = retriever.scopes(both, Filters())
+    assert main == Filters()
+    assert Filters(doc_ids=("community-care_fifth-monitoring-visit.txt",)) in narrower
+    assert {h.doc_id for h in retriever.search(both, k=5)} >= {
+        "community-care_fifth-monitoring-visit.txt", "2016_ofsted_inspection-report.txt"}
+    # A filter that already names documents is the user's choice and is not changed.
     chosen = Filters(doc_ids=("2016_ofsted_inspection-report.txt",))
-    assert retriever.scopes(question, chosen) == []
+    assert retriever.scopes(question, chosen) == (chosen, [])
 
 
 def test_out_of_scope_names_and_years_are_declined_with_a_reason(
