@@ -36,8 +36,9 @@ def main() -> None:
     configs = [
         ("dense", "dense", True, {}),
         ("bm25", "bm25", True, {}),
+        ("hybrid, chunk vectors", "hybrid", True, {"rank_by_sentence": False}),
         ("hybrid, no MMR", "hybrid", False, {}),
-        ("hybrid + MMR 0.75", "hybrid", True, {}),
+        ("hybrid + MMR 0.75", "hybrid", True, {"mmr_lambda": 0.75}),
         ("hybrid + MMR 0.9", "hybrid", True, {"mmr_lambda": 0.9}),
         ("hybrid, dense x2", "hybrid", True, {"dense_weight": 2.0}),
         ("hybrid, bm25 x2", "hybrid", True, {"bm25_weight": 2.0}),

@@ -39,9 +39,9 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     # Hybrid ranks the dense side by each candidate's best sentence, not its chunk vector
-    # (eval/ablation.py: recall@5 0.817 vs 0.771 on eval/qa.jsonl).
+    # (eval/ablation.py: recall@5 0.842 vs 0.783 on eval/qa.jsonl).
     rank_by_sentence: bool = True
-    mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.758 vs 0.777)
+    mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.838 vs 0.842)
 
     # Vector index: "flat" (exact), "hnsw" (approximate) or "auto" (flat below
     # hnsw_min_chunks chunks, HNSW from there). bench/bench_scale.py measured: exact search
