@@ -12,14 +12,15 @@ cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 OUT=eval/results
 mkdir -p "$OUT"
+# Which code made the numbers: read before this script rewrites eval/results/ itself.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- . ":(exclude)$OUT" 2>/dev/null || commit="$commit + uncommitted changes"
 
 "$BIN/rag" index --quiet
 "$BIN/rag" eval --qa eval/qa.jsonl --compare --out "$OUT" | tee "$OUT/eval.txt"
 "$BIN/python" eval/ablation.py | tee "$OUT/ablation.txt"
 "$BIN/python" eval/calibrate_abstention.py | tee "$OUT/calibration.txt"
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
 {
   cat <<EOF
 # Evaluation results
