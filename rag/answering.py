@@ -89,6 +89,10 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
+def _same_words(a: str, b: str) -> bool:
+    return _WORD.findall(a.lower()) == _WORD.findall(b.lower())
+
+
 def is_open(question: str) -> bool:
     """Whether the question asks for findings rather than one fact (a longer answer)."""
     return bool(_OPEN_QUESTION.search(question))
@@ -190,6 +194,10 @@ class Assistant:
             if len(chosen) >= limit or scores[i] < floor:
                 break
             hit, s, e = candidates[i]
+            # A headline that is the document's title adds nothing to the lead-in,
+            # which already names the document.
+            if _same_words(hit.text[s:e], hit.title):
+                continue
             # The report repeats findings; one copy is enough. The question's own words
             # are left out of the comparison: every relevant sentence shares them.
             words = content_words(hit.text[s:e]) - asked

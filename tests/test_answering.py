@@ -82,3 +82,17 @@ def test_open_questions_get_a_longer_answer_than_questions_of_fact() -> None:
                      "When did the 2017 monitoring visit take place?",
                      "What is an IRO?", "Who is the chief executive of the trust?"):
         assert not is_open(question), question
+
+
+def test_a_headline_that_repeats_the_document_title_is_not_quoted(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    # The news article's first line is its title; the lead-in already names it, so
+    # quoting it would spend one of the answer's few sentences on nothing.
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    result = assistant.answer(
+        "What did the fifth monitoring visit find about children in long-term care?")
+    assert not result.abstained and result.citations
+    titles = {c.title for c in result.citations}
+    assert "Monitoring visit finds uneven progress being made at children’s trust" in titles
+    assert not {c.quote.strip() for c in result.citations} & titles
