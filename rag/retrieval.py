@@ -450,7 +450,7 @@ class Retriever:
         stored = self.sentence_vectors(ids)
         chunks = self._vectors([i for i in ids if not len(stored.get(i, ()))])
         best = {i: float((stored[i] @ vector).max()) if len(stored.get(i, ())) else
-                float(chunks[i] @ vector) for i in ids if i in stored or i in chunks}
+                float(chunks[i] @ vector) for i in ids if len(stored.get(i, ())) or i in chunks}
         return sorted(best, key=lambda i: -best[i])
 
     def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
