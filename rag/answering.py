@@ -16,9 +16,15 @@ import numpy as np
 
 from rag.chunking import citation_label
 from rag.config import Settings, load_settings
+from rag.figures import asked_figure, gives_figure
 from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
 from rag.text import split_sentences
 
+_NO_FIGURE = {
+    "number": "The question asks for a number, and none of the closest passages gives one.",
+    "money": "The question asks for an amount of money, and none of the closest passages "
+             "gives one.",
+}
 NOT_COVERED = (
     "The reports in the index do not cover this question. "
     "The closest passages are listed below, but they do not answer it."
@@ -143,7 +149,7 @@ class Assistant:
         vector = self.retriever.embedder.encode([self.retriever.dense_text(searched_for)])[0]
         hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters,
                                      vector=vector)
-        reason = self.out_of_scope(searched_for)
+        reason = self.out_of_scope(searched_for, hits)
         if reason:
             return Answer(question, NOT_COVERED, True, closest=hits[:3],
                           searched_for=searched_for, notice=reason)
@@ -154,11 +160,14 @@ class Assistant:
             result = generate(self.settings, result, hits, self.retriever.embedder)
         return result
 
-    def out_of_scope(self, question: str) -> str | None:
+    def out_of_scope(self, question: str, hits: list[Hit] = ()) -> str | None:
         """A reason the index cannot answer, visible before any passage is scored."""
         names = self.retriever.unknown_names(question)
         if names:
             return f"No indexed document mentions {', '.join(names)}."
+        words = self.retriever.unmentioned_subject_words(question, [h.text for h in hits])
+        if words:
+            return f"No indexed document mentions {' or '.join(map(repr, words))}."
         years = self.retriever.undocumented_years(question)
         if years:
             return f"No indexed document is dated {', '.join(years)}."
@@ -207,6 +216,11 @@ class Assistant:
             seen.append(words)
 
         chosen = self._with_continuations(chosen, candidates)
+        figure = asked_figure(question)
+        if figure and not any(gives_figure(candidates[i][0].text[candidates[i][1]:candidates[i][2]],
+                                           figure) for i in chosen):
+            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for,
+                          notice=_NO_FIGURE[figure])
         # Order by document date, then position in the document, grouped by document.
         chosen.sort(key=lambda i: (candidates[i][0].date or "9999", candidates[i][0].doc_id,
                                    candidates[i][0].chunk_id, candidates[i][1]))

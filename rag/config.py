@@ -66,6 +66,9 @@ class Settings:
     rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores
     answer_floor: float = 0.65  # keep sentences scoring at least this share of the best
     min_relevance: float = 0.46  # calibrated by eval/calibrate_abstention.py
+    # A word of the question's subject missing from the index still counts as mentioned
+    # when a word of the retrieved passages is this close ("kids" -> "children" 0.88).
+    synonym_similarity: float = 0.75
     generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
     generator_model: str = ""
     generator_timeout_s: float = 60.0

@@ -54,14 +54,28 @@ def load_qa(path: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------- retrieval
 
-def evidence_ranks(evidence: Sequence[str], passages: Sequence[str]) -> list[int | None]:
-    """For each evidence quote, the 1-based rank of the first passage containing it."""
+Evidence = str | Sequence[str]
+
+
+def evidence_ranks(evidence: Sequence[Evidence], passages: Sequence[str]) -> list[int | None]:
+    """For each evidence item, the 1-based rank of the first passage containing it.
+
+    An item is a quote, or a list of quotes that state the same finding in different
+    places (the 2016 report repeats its findings in the summary, the findings and the
+    recommendations): a passage holding any of them counts.
+    """
     normal = [normalise(p) for p in passages]
     ranks: list[int | None] = []
-    for quote in evidence:
-        q = normalise(quote)
-        ranks.append(next((i for i, p in enumerate(normal, start=1) if q in p), None))
+    for item in evidence:
+        quotes = [normalise(q) for q in ([item] if isinstance(item, str) else item)]
+        ranks.append(next((i for i, p in enumerate(normal, start=1)
+                           if any(q in p for q in quotes)), None))
     return ranks
+
+
+def first_quote(item: Evidence) -> str:
+    """The quote an evidence item is shown by: the first of its alternatives."""
+    return item if isinstance(item, str) else item[0]
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:
@@ -313,7 +327,7 @@ class QuestionResult:
     type: str
     answerable: bool
     question: str = ""
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     ranks: list[int | None] = field(default_factory=list)  # per evidence quote, top depth
     answer: str = ""
     abstained: bool = False
@@ -539,7 +553,8 @@ def problems(r: QuestionResult) -> list[str]:
     for quote, rank in zip(r.evidence, r.ranks, strict=False):
         if rank is None or rank > 5:
             where = "not in the top 10" if rank is None else f"rank {rank}"
-            out.append(f"evidence not retrieved in top 5 ({where}): \u201c{quote}\u201d")
+            out.append(f"evidence not retrieved in top 5 ({where}): "
+                       f"\u201c{first_quote(quote)}\u201d")
     if r.answerable and r.abstained:
         why = r.notice or "no sentence reached min_relevance"
         out.append(f"wrongly declined an answerable question ({why})")

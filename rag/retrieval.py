@@ -81,6 +81,10 @@ _DOCUMENT_YEAR = re.compile(
 _ORDINAL_DOCUMENT = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
     r"\s+(?:monitoring\s+|focused\s+)?(?:visit|inspection|letter)", re.I)
+# The subject a question names: "what did inspectors say about <the use of restraint>?",
+# "and what about <care leavers>?". It ends at the question mark or the previous
+# question folded in by a follow-up ("... (What did ...)").
+_SUBJECT = re.compile(r"\babout\s+([^?()]+)", re.I)
 # A capitalised word that does not open the question: a place, person or organisation.
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 
@@ -214,6 +218,31 @@ class Retriever:
             if not found:
                 unknown.append(name)
         return unknown
+
+    def unmentioned_subject_words(self, question: str, passages: list[str]) -> list[str]:
+        """Words of the subject of "what did they say about X?" that no passage mentions.
+
+        "What did inspectors say about the use of restraint?" over reports that never
+        use the word: every passage about residential homes looks close to the
+        embedding, but the reports cannot have said anything about restraint. A word
+        counts as mentioned when the index has it (stemmed, as BM25 sees it) or when
+        a word of the retrieved ``passages`` means nearly the same to the embedding
+        model ("kids" and "children": 0.88; "restraint" and "protection": 0.57).
+        """
+        m = _SUBJECT.search(question)
+        if not m:
+            return []
+        absent = [w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", m[1].lower()))
+                  if w not in STOPWORDS and not self.conn.execute(
+                      "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                      (f'"{w}"',)).fetchone()]
+        if not absent or not passages:
+            return absent
+        vocabulary = sorted({w for p in passages for w in re.findall(r"[a-z]{3,}", p.lower())
+                             if w not in STOPWORDS})
+        nearest = (self.embedder.encode(absent) @ self.embedder.encode(vocabulary).T).max(1)
+        return [w for w, sim in zip(absent, nearest, strict=True)
+                if sim < self.settings.synonym_similarity]
 
     def undocumented_years(self, question: str) -> list[str]:
         """Years the index cannot speak about.

@@ -42,6 +42,15 @@ def test_evidence_is_found_after_normalising_quotes_dashes_and_line_breaks() -> 
     assert ranks == [2, None]
 
 
+def test_an_evidence_item_with_alternatives_is_found_by_any_copy() -> None:
+    # The report states a finding in its summary and again in its findings: either copy
+    # retrieved is the evidence retrieved, at the rank of the first one found.
+    passages = ["Nothing here.", "Care leavers benefit from good relationships.",
+                "Care leavers enjoy positive relationships with their personal advisers."]
+    item = ["Care leavers enjoy positive relationships", "Care leavers benefit from good"]
+    assert evidence_ranks([item, ["absent", "also absent"]], passages) == [2, None]
+
+
 def test_recall_mrr_and_ndcg_by_hand() -> None:
     ranks = [2, None, 7]
     assert recall_at(ranks, 1) == 0.0

@@ -60,6 +60,12 @@ def answerable_items() -> list[dict]:
     return [item for item in load_items() if item["answerable"]]
 
 
+def quotes(item: dict) -> list[str]:
+    """Every quote of an item: an evidence entry is a quote or a list of alternatives
+    (the same finding stated in different places, any one of which counts)."""
+    return [q for e in item["evidence"] for q in ([e] if isinstance(e, str) else e)]
+
+
 def test_every_line_parses_and_has_required_fields():
     items = load_items()
     assert items, f"{QA_PATH} is empty"
@@ -73,7 +79,9 @@ def test_every_line_parses_and_has_required_fields():
             )
         assert item["question"].strip(), f"{ident}: empty question"
         assert item["type"] in TYPES, f"{ident}: type {item['type']!r} not in {sorted(TYPES)}"
-        assert all(isinstance(q, str) for q in item["evidence"]), f"{ident}: evidence not strings"
+        assert all(isinstance(q, str) or (isinstance(q, list) and q and all(
+            isinstance(a, str) for a in q)) for q in item["evidence"]), (
+            f"{ident}: evidence items must be quotes or non-empty lists of alternative quotes")
         assert all(isinstance(k, str) for k in item["key_facts"]), f"{ident}: key_facts not strings"
         if "history" in item:
             history = item["history"]
@@ -130,7 +138,7 @@ def test_key_facts_compile():
 
 def test_quote_lengths_reasonable():
     for item in answerable_items():
-        for quote in item["evidence"]:
+        for quote in quotes(item):
             size = len(normalise(quote))
             assert MIN_QUOTE_CHARS <= size <= MAX_QUOTE_CHARS, (
                 f"{item['id']}: quote is {size} chars (want {MIN_QUOTE_CHARS}-{MAX_QUOTE_CHARS}): "
@@ -143,7 +151,7 @@ def test_evidence_quotes_occur_in_corpus():
     assert texts, f"no files in {CORPUS_DIR}"
     missing = []
     for item in answerable_items():
-        for quote in item["evidence"]:
+        for quote in quotes(item):
             needle = normalise(quote)
             if not any(needle in text for text in texts.values()):
                 missing.append(f"{item['id']}: {quote!r}")
@@ -153,7 +161,7 @@ def test_evidence_quotes_occur_in_corpus():
 def test_key_facts_match_own_evidence():
     failures = []
     for item in answerable_items():
-        evidence = " ".join(item["evidence"])
+        evidence = " ".join(quotes(item))
         for pattern in item["key_facts"]:
             if not re.search(pattern, evidence, re.IGNORECASE):
                 failures.append(f"{item['id']}: {pattern!r} does not match its evidence")

@@ -1,0 +1,54 @@
+"""Whether a question asks for a figure, and whether a sentence gives one.
+
+"How many social workers left in 2016?" is not answered by sentences about turnover
+that give no number, however close they are to the question in meaning. Embedding
+similarity cannot see that, so the answer type is checked on its own: a question that
+asks for a count or a proportion needs a sentence with a number, and one that asks
+for an amount of money needs a sentence with one.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "How many", "what proportion of", "what is the average ...": a number is the answer.
+# "How much" alone is left out: "how much progress has been made?" asks for a judgement.
+_ASKS_NUMBER = re.compile(
+    r"\bhow\s+many\b|\bwhat\s+(?:is|was|were|are)?\s*(?:the\s+)?(?:percentage|proportion|"
+    r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b",
+    re.I)
+_MONEY_WORDS = r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money)\b"
+# "How much did the council spend", "what is Birmingham's annual budget": the money word
+# is what is asked for, not "what is the impact of funding cuts?".
+_ASKS_MONEY = re.compile(
+    rf"\bhow\s+much\b.*\b{_MONEY_WORDS}|\bwhat\s+(?:is|was|are|were)\s+(?:\S+\s+){{0,2}}"
+    rf"{_MONEY_WORDS}", re.I)
+
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+# Dates carry digits that are not counts: "19 and 20 September 2017", "2015-16".
+_DATE = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s*(?:and|to|-|–)\s*\d{{1,2}}(?:st|nd|rd|th)?)?\s+{_MONTHS}"
+    rf"\b|\b{_MONTHS}\s+\d{{1,2}}\b|\b(?:19|20)\d\d(?:\s*[-–/]\s*\d\d(?:\d\d)?)?\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|million|half|third|thirds|quarter|quarters|"
+    r"dozen|first|second|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twice|minority|majority)\b",
+    re.I)
+_MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s*(?:million|billion|m|bn|pounds)\b", re.I)
+
+
+def asked_figure(question: str) -> str | None:
+    """"money", "number", or None when the question does not ask for a figure."""
+    if _ASKS_MONEY.search(question):
+        return "money"
+    if _ASKS_NUMBER.search(question):
+        return "number"
+    return None
+
+
+def gives_figure(sentence: str, kind: str) -> bool:
+    """Whether the sentence states a figure of that kind (dates are not counts)."""
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
+    return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
