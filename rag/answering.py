@@ -46,6 +46,10 @@ _OPEN_QUESTION = re.compile(
     r"improved|develop|developed|viewed|compare)\b|how\s+well\b|how\s+good\b|"
     r"what\s+(?:happens|help)\b)", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
+_FRAME = re.compile(
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?:\S+\s+){0,3}?(?:say|said|find|"
+    r"found|think|report|conclude)\b(?:\s+about)?", re.I)
+_GENERIC_STOPWORDS = STOPWORDS - {"inspectors", "inspector", "ofsted", "report", "reports"}
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
@@ -93,6 +97,21 @@ class Answer:
 
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def asked_words(question: str) -> set[str]:
+    """The words a sentence must share to state what the question asks about.
+
+    "Inspectors", "Ofsted" and "report" are noise in "what did inspectors say about
+    X?" (every passage is a report by inspectors), so that frame is dropped; anywhere
+    else they are the subject ("who were the inspectors?") and count.
+    """
+    return sentence_words(_FRAME.sub(" ", question))
+
+
+def sentence_words(text: str) -> set[str]:
+    """Content words as sentence scoring sees them: "inspectors" and "report" count."""
+    return {w for w in _WORD.findall(text.lower()) if w not in _GENERIC_STOPWORDS and len(w) > 2}
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -195,7 +214,7 @@ class Assistant:
 
         chosen: list[int] = []
         seen: list[set[str]] = []
-        asked = content_words(self.retriever.dense_text(searched_for))
+        asked = asked_words(self.retriever.dense_text(searched_for))
         floor = scores[order[0]] * self.settings.answer_floor
         limit = (self.settings.open_answer_sentences if is_open(question)
                  else self.settings.answer_sentences)
@@ -209,7 +228,7 @@ class Assistant:
                 continue
             # The report repeats findings; one copy is enough. The question's own words
             # are left out of the comparison: every relevant sentence shares them.
-            words = content_words(hit.text[s:e]) - asked
+            words = sentence_words(hit.text[s:e]) - asked
             if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
                 continue
             chosen.append(i)
@@ -301,8 +320,8 @@ class Assistant:
             for i, row in zip(todo, encoded, strict=True):
                 vectors[i] = row
         cosine = np.vstack(vectors) @ query if sentences else np.zeros(0)
-        asked = content_words(question)
-        coverage = np.array([len(asked & content_words(s)) / max(1, len(asked))
+        asked = asked_words(question)
+        coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
 

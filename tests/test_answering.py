@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag import store
-from rag.answering import Assistant, is_open
+from rag.answering import Assistant, asked_words, is_open
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
@@ -96,3 +96,20 @@ def test_a_headline_that_repeats_the_document_title_is_not_quoted(
     titles = {c.title for c in result.citations}
     assert "Monitoring visit finds uneven progress being made at children’s trust" in titles
     assert not {c.quote.strip() for c in result.citations} & titles
+
+
+def test_the_question_frame_is_not_its_subject_but_inspectors_can_be() -> None:
+    assert asked_words("What did inspectors say about care leavers?") == {"care", "leavers"}
+    assert "inspectors" in asked_words("Who were the inspectors on the 2017 visit?")
+
+
+def test_a_question_about_the_inspectors_themselves_is_answered_with_their_names(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    # "Inspectors" is noise in "what did inspectors say about X?", but here it is what
+    # is asked about; dropping it everywhere left the letter's sign-off unquoted.
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    result = assistant.answer(
+        "When did the 2017 monitoring visit take place and who were the inspectors?")
+    assert not result.abstained
+    assert "McEntee" in result.answer and "September 2017" in result.answer
