@@ -37,6 +37,8 @@ def main() -> None:
         ("dense", "dense", True, {}),
         ("bm25", "bm25", True, {}),
         ("hybrid, chunk vectors", "hybrid", True, {"rank_by_sentence": False}),
+        ("hybrid, RRF k=10", "hybrid", True, {"rrf_k": 10}),
+        ("hybrid, RRF k=60", "hybrid", True, {"rrf_k": 60}),
         ("hybrid, no MMR", "hybrid", False, {}),
         ("hybrid + MMR 0.75", "hybrid", True, {"mmr_lambda": 0.75}),
         ("hybrid + MMR 0.9", "hybrid", True, {"mmr_lambda": 0.9}),
