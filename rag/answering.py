@@ -21,8 +21,8 @@ from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
 from rag.text import split_sentences
 
 _NO_FIGURE = {
-    "number": "The question asks for a number, and none of the closest passages gives one.",
-    "money": "The question asks for an amount of money, and none of the closest passages "
+    "number": "The question asks for a number, and no passage close enough to it gives one.",
+    "money": "The question asks for an amount of money, and no passage close enough to it "
              "gives one.",
 }
 NOT_COVERED = (
@@ -179,12 +179,16 @@ class Assistant:
             result = generate(self.settings, result, hits, self.retriever.embedder)
         return result
 
-    def out_of_scope(self, question: str, hits: list[Hit] = ()) -> str | None:
-        """A reason the index cannot answer, visible before any passage is scored."""
+    def out_of_scope(self, question: str, hits: list[Hit] | None = None) -> str | None:
+        """A reason the index cannot answer, visible before any passage is scored.
+
+        ``hits``: the passages retrieved for it, whose words may stand in for a subject
+        word the index lacks ("kids" for "children").
+        """
         names = self.retriever.unknown_names(question)
         if names:
             return f"No indexed document mentions {', '.join(names)}."
-        words = self.retriever.unmentioned_subject_words(question, [h.text for h in hits])
+        words = self.retriever.unmentioned_subject_words(question, [h.text for h in hits or []])
         if words:
             return f"No indexed document mentions {' or '.join(map(repr, words))}."
         years = self.retriever.undocumented_years(question)
