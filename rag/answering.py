@@ -240,8 +240,8 @@ class Assistant:
 
         chosen = self._with_continuations(chosen, candidates)
         figure = asked_figure(question)
-        if figure and not any(gives_figure(candidates[i][0].text[candidates[i][1]:candidates[i][2]],
-                                           figure) for i in chosen):
+        if figure and not any(gives_figure(hit.text[s:e], figure)
+                              for hit, s, e in (candidates[i] for i in chosen)):
             return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for,
                           notice=_NO_FIGURE[figure])
         # Order by document date, then position in the document, grouped by document.

@@ -200,6 +200,11 @@ class Retriever:
             self._glossary_gen = self.reader.generation
         return self._glossary
 
+    def in_passages(self, word: str) -> bool:
+        """Whether any indexed passage has the word (stemmed, as BM25 matches it)."""
+        return self.conn.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                                 (f'"{word}"',)).fetchone() is not None
+
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised names in the question that no indexed passage or title mentions.
 
@@ -211,9 +216,7 @@ class Retriever:
         for name in dict.fromkeys(_NAME.findall(question)):
             if name.lower() in STOPWORDS:
                 continue
-            found = self.conn.execute(
-                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (f'"{name}"',)
-            ).fetchone() or self.conn.execute(
+            found = self.in_passages(name) or self.conn.execute(
                 "SELECT 1 FROM documents WHERE title LIKE ? LIMIT 1", (f"%{name}%",)).fetchone()
             if not found:
                 unknown.append(name)
@@ -233,9 +236,7 @@ class Retriever:
         if not m:
             return []
         absent = [w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", m[1].lower()))
-                  if w not in STOPWORDS and not self.conn.execute(
-                      "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
-                      (f'"{w}"',)).fetchone()]
+                  if w not in STOPWORDS and not self.in_passages(w)]
         if not absent or not passages:
             return absent
         vocabulary = sorted({w for p in passages for w in re.findall(r"[a-z]{3,}", p.lower())
