@@ -19,7 +19,7 @@ import numpy as np
 from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.glossary import expand_query
+from rag.glossary import expand_query, initials_query, spell_out, typed_acronyms
 from rag.reranking import Reranker, rerank
 from rag.store import IndexReader
 
@@ -182,6 +182,8 @@ class Retriever:
         self.reader = reader or IndexReader(settings.index_dir)
         self._glossary: list[tuple[str, str]] | None = None
         self._glossary_gen = -1
+        self._spelled: dict[str, str | None] = {}
+        self._spelled_gen = -1
         self._allowed: dict[tuple[int, Filters], np.ndarray] = {}
         self.reranker = Reranker(settings.reranker_path) if settings.reranker_path else None
         # One search at a time per reader: a search refreshes the reader's snapshot, so
@@ -199,6 +201,31 @@ class Retriever:
                 "SELECT short, min(long) FROM glossary GROUP BY short")]
             self._glossary_gen = self.reader.generation
         return self._glossary
+
+    def acronyms_for(self, question: str) -> list[tuple[str, str]]:
+        """The mined glossary, plus the question's acronyms that the index never writes.
+
+        Staff write "CSE"; these reports never do, and never define it, but write "child
+        sexual exploitation" 18 times. Such an acronym is spelled out from the passages
+        whose words start with its letters (rag.glossary.spell_out), once per index
+        generation.
+        """
+        pairs = self.glossary()
+        if self._spelled_gen != self.reader.generation:
+            self._spelled, self._spelled_gen = {}, self.reader.generation
+        known = {short for short, _ in pairs}
+        extra = []
+        for acronym in typed_acronyms(question):
+            if acronym in known or self.in_passages(acronym):
+                continue
+            if acronym not in self._spelled:
+                rows = self.conn.execute(
+                    "SELECT c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+                    " WHERE chunks_fts MATCH ? LIMIT 2000", (initials_query(acronym),))
+                self._spelled[acronym] = spell_out(acronym, (r[0] for r in rows), STOPWORDS)
+            if self._spelled[acronym]:
+                extra.append((acronym, self._spelled[acronym]))
+        return pairs + extra
 
     def in_passages(self, word: str) -> bool:
         """Whether any indexed passage has the word (stemmed, as BM25 matches it)."""
@@ -230,13 +257,15 @@ class Retriever:
         embedding, but the reports cannot have said anything about restraint. A word
         counts as mentioned when the index has it (stemmed, as BM25 sees it) or when
         a word of the retrieved ``passages`` means nearly the same to the embedding
-        model ("kids" and "children": 0.88; "restraint" and "protection": 0.57).
+        model ("kids" and "children": 0.88; "restraint" and "protection": 0.57), or
+        when it is an acronym the passages spell out ("CSE").
         """
         m = _SUBJECT.search(question)
         if not m:
             return []
+        spelled = {short.lower() for short, _ in self.acronyms_for(question)}
         absent = [w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", m[1].lower()))
-                  if w not in STOPWORDS and not self.in_passages(w)]
+                  if w not in STOPWORDS and w not in spelled and not self.in_passages(w)]
         if not absent or not passages:
             return absent
         vocabulary = sorted({w for p in passages for w in re.findall(r"[a-z]{3,}", p.lower())
@@ -388,7 +417,7 @@ class Retriever:
 
     def query_text(self, question: str) -> str:
         """What BM25 searches for: the question's subject, acronyms expanded both ways."""
-        return expand_query(topic_of(question), self.glossary())
+        return expand_query(topic_of(question), self.acronyms_for(question))
 
     def dense_text(self, question: str) -> str:
         """What is embedded: the whole question, acronyms expanded both ways.
@@ -397,7 +426,7 @@ class Retriever:
         not to the embedding, and "how many inspectors ..." loses its subject without
         them. Answering scores sentences against the same vector.
         """
-        return expand_query(question, self.glossary())
+        return expand_query(question, self.acronyms_for(question))
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None,
                mode: str = "hybrid", diversify: bool = True,

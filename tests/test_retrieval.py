@@ -8,8 +8,9 @@ import pytest
 
 from rag.answering import Assistant, contextualise
 from rag.config import Settings
-from rag.glossary import expand_query, mine_acronyms
+from rag.glossary import expand_query, mine_acronyms, spell_out, typed_acronyms
 from rag.retrieval import (
+    STOPWORDS,
     Filters,
     Retriever,
     fts_query,
@@ -56,6 +57,22 @@ def test_glossary_is_mined_from_definitions_and_expands_both_ways() -> None:
     assert expand_query("Is the multi-agency safeguarding hub weak?", glossary).endswith("MASH")
 
 
+def test_an_undefined_acronym_is_spelled_out_only_by_a_clear_winner() -> None:
+    texts = ["Work on child sexual exploitation is weak.",
+             "Children at risk of child sexual exploitation are referred to MASE.",
+             "Child sexual exploitation screening is late. Care staff engage."]
+    assert spell_out("CSE", texts, STOPWORDS) == "child sexual exploitation"
+    # One occurrence is a coincidence, not a term.
+    assert spell_out("CSE", texts[:1], STOPWORDS) is None
+    # Little words inside count ("children in need"), stretches of a sentence do not
+    # ("care staff engage" is fine as words, "plans are" ends in a stopword).
+    assert spell_out("CIN", ["children in need"] * 3, STOPWORDS) == "children in need"
+    assert spell_out("PA", ["plans are late"] * 5, STOPWORDS) is None
+    # Two readings of similar weight: no guess.
+    assert spell_out("CP", ["child protection"] * 4 + ["care plans"] * 3, STOPWORDS) is None
+    assert typed_acronyms("How well does Birmingham handle CSE for LACs?") == ["CSE", "LAC"]
+
+
 def test_year_scopes_and_topic() -> None:
     scopes = year_scopes("between the 2016 inspection and the 2017 visit", Filters())
     assert [(s.date_from, s.date_to) for s in scopes] == [
@@ -89,6 +106,24 @@ def retriever(built_index: Settings, embedder) -> Retriever:
 def test_acronym_query_finds_the_expanded_wording(retriever: Retriever) -> None:
     hits = retriever.search("What about RHIs?", k=5)
     assert any("return home interview" in h.text.lower() for h in hits)
+
+
+def test_an_acronym_the_reports_never_write_finds_their_wording(
+    built_index: Settings, retriever: Retriever
+) -> None:
+    # The corpus never writes "CSE" nor defines it; it writes "child sexual exploitation".
+    question = "How well does Birmingham handle CSE?"
+    assert not retriever.in_passages("CSE")
+    assert "child sexual exploitation" in retriever.dense_text(question)
+    hits = retriever.search(question, k=5)
+    assert "child sexual exploitation" in hits[0].text.lower()
+    # It is not a subject the reports never mention either.
+    assistant = Assistant(built_index, retriever=retriever)
+    answer = assistant.answer("What did inspectors say about CSE?")
+    assert not answer.abstained, answer.notice
+    assert "child sexual exploitation" in answer.answer
+    # An acronym the passages do not clearly spell out is left as typed.
+    assert retriever.dense_text("What about LAC reviews?") == "What about LAC reviews?"
 
 
 def test_filters_apply_inside_retrieval(retriever: Retriever) -> None:
