@@ -35,13 +35,13 @@ class Settings:
     # Retrieval.
     k: int = 10
     candidates: int = 50
-    rrf_k: int = 20  # eval/ablation.py: recall@5 0.892 at 20, 0.873 at 60 (the usual default)
+    rrf_k: int = 20  # eval/ablation.py: recall@5 0.904 at 20, 0.885 at 60 (the usual default)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     # Hybrid ranks the dense side by each candidate's best sentence, not its chunk vector
-    # (eval/ablation.py: recall@5 0.842 vs 0.783 on eval/qa.jsonl).
+    # (eval/ablation.py: recall@5 0.904 vs 0.808 on eval/qa.jsonl).
     rank_by_sentence: bool = True
-    mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.838 vs 0.842)
+    mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.894 vs 0.904)
 
     # Vector index: "flat" (exact), "hnsw" (approximate) or "auto" (flat below
     # hnsw_min_chunks chunks, HNSW from there). bench/bench_scale.py measured: exact search
