@@ -9,7 +9,7 @@ is checked against the same passages before anyone sees it.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -163,6 +163,18 @@ class Assistant:
 
     def answer(self, question: str, history: list[str] | tuple[str, ...] = (),
                filters: Filters | None = None) -> Answer:
+        result = self._answer(question, history, filters)
+        # A spelled-out acronym is a reading of the question, not something the reports
+        # say, so the person sees it and can rephrase if it is the wrong one.
+        readings = [f"\u201c{short}\u201d was read as \u201c{long}\u201d (the reports never write "
+                    f"{short})." for short, long in
+                    self.retriever.spelled_acronyms(result.searched_for)]
+        if readings:
+            result = replace(result, notice=" ".join([*readings, *filter(None, [result.notice])]))
+        return result
+
+    def _answer(self, question: str, history: list[str] | tuple[str, ...],
+                filters: Filters | None) -> Answer:
         searched_for = contextualise(question, history)
         # One model call: the same vector finds passages and scores their sentences.
         vector = self.retriever.embedder.encode([self.retriever.dense_text(searched_for)])[0]

@@ -203,29 +203,39 @@ class Retriever:
         return self._glossary
 
     def acronyms_for(self, question: str) -> list[tuple[str, str]]:
-        """The mined glossary, plus the question's acronyms that the index never writes.
+        """The mined glossary, plus the question's acronyms that the index never writes."""
+        return self.glossary() + self.spelled_acronyms(question)
+
+    def spelled_acronyms(self, question: str) -> list[tuple[str, str]]:
+        """(acronym, phrase) for each acronym of the question the index never writes.
 
         Staff write "CSE"; these reports never do, and never define it, but write "child
         sexual exploitation" 18 times. Such an acronym is spelled out from the passages
-        whose words start with its letters (rag.glossary.spell_out), once per index
-        generation.
+        whose words start with its letters (``spell_out``), once per index generation.
         """
-        pairs = self.glossary()
         if self._spelled_gen != self.reader.generation:
             self._spelled, self._spelled_gen = {}, self.reader.generation
-        known = {short for short, _ in pairs}
-        extra = []
+        known = {short for short, _ in self.glossary()}
+        pairs = []
         for acronym in typed_acronyms(question):
             if acronym in known or self.in_passages(acronym):
                 continue
             if acronym not in self._spelled:
-                rows = self.conn.execute(
-                    "SELECT c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
-                    " WHERE chunks_fts MATCH ? LIMIT 2000", (initials_query(acronym),))
-                self._spelled[acronym] = spell_out(acronym, (r[0] for r in rows), STOPWORDS)
-            if self._spelled[acronym]:
-                extra.append((acronym, self._spelled[acronym]))
-        return pairs + extra
+                self._spelled[acronym] = self.spell_out(acronym)
+            if phrase := self._spelled[acronym]:
+                pairs.append((acronym, phrase))
+        return pairs
+
+    def spell_out(self, acronym: str) -> str | None:
+        """The indexed phrase whose initials spell the acronym, if one clearly wins.
+
+        Reads at most 2,000 passages: enough for a term used throughout a corpus to win
+        (bench/bench_acronyms.py: about 0.1 s on the 57k-chunk scale index).
+        """
+        rows = self.conn.execute(
+            "SELECT c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+            " WHERE chunks_fts MATCH ? LIMIT 2000", (initials_query(acronym),))
+        return spell_out(acronym, (r[0] for r in rows), STOPWORDS)
 
     def in_passages(self, word: str) -> bool:
         """Whether any indexed passage has the word (stemmed, as BM25 matches it)."""
@@ -263,7 +273,8 @@ class Retriever:
         m = _SUBJECT.search(question)
         if not m:
             return []
-        spelled = {short.lower() for short, _ in self.acronyms_for(question)}
+        spelled = {form for short, _ in self.acronyms_for(question)
+                   for form in (short.lower(), short.lower() + "s")}
         absent = [w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", m[1].lower()))
                   if w not in STOPWORDS and w not in spelled and not self.in_passages(w)]
         if not absent or not passages:

@@ -122,6 +122,8 @@ def test_an_acronym_the_reports_never_write_finds_their_wording(
     answer = assistant.answer("What did inspectors say about CSE?")
     assert not answer.abstained, answer.notice
     assert "child sexual exploitation" in answer.answer
+    # The reading is shown, so a wrong one can be noticed and rephrased.
+    assert "\u201cCSE\u201d was read as \u201cchild sexual exploitation\u201d" in answer.notice
     # An acronym the passages do not clearly spell out is left as typed.
     assert retriever.dense_text("What about LAC reviews?") == "What about LAC reviews?"
 
