@@ -64,8 +64,8 @@ def test_an_undefined_acronym_is_spelled_out_only_by_a_clear_winner() -> None:
     assert spell_out("CSE", texts, STOPWORDS) == "child sexual exploitation"
     # One occurrence is a coincidence, not a term.
     assert spell_out("CSE", texts[:1], STOPWORDS) is None
-    # Little words inside count ("children in need"), stretches of a sentence do not
-    # ("care staff engage" is fine as words, "plans are" ends in a stopword).
+    # Little words inside count ("children in need"); a stretch of a sentence that ends
+    # in a stopword ("plans are") is not a term.
     assert spell_out("CIN", ["children in need"] * 3, STOPWORDS) == "children in need"
     assert spell_out("PA", ["plans are late"] * 5, STOPWORDS) is None
     # Two readings of similar weight: no guess.
