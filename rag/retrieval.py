@@ -211,17 +211,20 @@ class Retriever:
 
         Staff write "CSE"; these reports never do, and never define it, but write "child
         sexual exploitation" 18 times. Such an acronym is spelled out from the passages
-        whose words start with its letters (``spell_out``), once per index generation.
+        whose words start with its letters (``spell_out``). One answer asks this several
+        times (query text, dense text, subject check, notice), so each acronym's outcome,
+        None for one the index writes, is kept until the index changes.
         """
         if self._spelled_gen != self.reader.generation:
             self._spelled, self._spelled_gen = {}, self.reader.generation
         known = {short for short, _ in self.glossary()}
         pairs = []
         for acronym in typed_acronyms(question):
-            if acronym in known or self.in_passages(acronym):
+            if acronym in known:
                 continue
             if acronym not in self._spelled:
-                self._spelled[acronym] = self.spell_out(acronym)
+                self._spelled[acronym] = (None if self.in_passages(acronym)
+                                          else self.spell_out(acronym))
             if phrase := self._spelled[acronym]:
                 pairs.append((acronym, phrase))
         return pairs

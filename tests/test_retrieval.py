@@ -103,13 +103,18 @@ def retriever(built_index: Settings, embedder) -> Retriever:
     return Retriever(built_index, embedder=embedder)
 
 
+@pytest.fixture(scope="module")
+def assistant(built_index: Settings, retriever: Retriever) -> Assistant:
+    return Assistant(built_index, retriever=retriever)
+
+
 def test_acronym_query_finds_the_expanded_wording(retriever: Retriever) -> None:
     hits = retriever.search("What about RHIs?", k=5)
     assert any("return home interview" in h.text.lower() for h in hits)
 
 
 def test_an_acronym_the_reports_never_write_finds_their_wording(
-    built_index: Settings, retriever: Retriever
+    retriever: Retriever, assistant: Assistant
 ) -> None:
     # The corpus never writes "CSE" nor defines it; it writes "child sexual exploitation".
     question = "How well does Birmingham handle CSE?"
@@ -118,7 +123,6 @@ def test_an_acronym_the_reports_never_write_finds_their_wording(
     hits = retriever.search(question, k=5)
     assert "child sexual exploitation" in hits[0].text.lower()
     # It is not a subject the reports never mention either.
-    assistant = Assistant(built_index, retriever=retriever)
     answer = assistant.answer("What did inspectors say about CSE?")
     assert not answer.abstained, answer.notice
     assert "child sexual exploitation" in answer.answer
@@ -188,10 +192,7 @@ def test_a_visit_named_by_its_place_in_the_series_narrows_the_search_to_it(
     assert retriever.scopes(question, chosen) == (chosen, [])
 
 
-def test_out_of_scope_names_and_years_are_declined_with_a_reason(
-    built_index: Settings, retriever: Retriever
-) -> None:
-    assistant = Assistant(built_index, retriever=retriever)
+def test_out_of_scope_names_and_years_are_declined_with_a_reason(assistant: Assistant) -> None:
     manchester = assistant.answer("What did Ofsted say about Manchester?")
     assert manchester.abstained and "Manchester" in (manchester.notice or "")
     later = assistant.answer("What did the 2022 inspection find about care leavers?")
@@ -204,9 +205,8 @@ def test_out_of_scope_names_and_years_are_declined_with_a_reason(
 
 
 def test_a_subject_the_reports_never_mention_is_declined_naming_the_word(
-    built_index: Settings, retriever: Retriever
+    retriever: Retriever, assistant: Assistant
 ) -> None:
-    assistant = Assistant(built_index, retriever=retriever)
     restraint = assistant.answer(
         "What did inspectors say about the use of restraint in residential children's homes?")
     assert restraint.abstained and "'restraint'" in (restraint.notice or "")
@@ -221,9 +221,8 @@ def test_a_subject_the_reports_never_mention_is_declined_naming_the_word(
 
 
 def test_a_question_asking_for_a_figure_the_reports_do_not_give_is_declined(
-    built_index: Settings, retriever: Retriever
+    assistant: Assistant
 ) -> None:
-    assistant = Assistant(built_index, retriever=retriever)
     spend = assistant.answer(
         "How much did Birmingham City Council spend on children's social care in 2016?")
     assert spend.abstained and "money" in (spend.notice or "")
