@@ -38,7 +38,7 @@ from rag.embedding import Embedder  # noqa: E402
 from rag.indexing import sync  # noqa: E402
 from rag.retrieval import Filters, fts_query  # noqa: E402
 from rag.store import IndexReader  # noqa: E402
-from rag.text import split_sentences  # noqa: E402
+from rag.words import split_sentences  # noqa: E402
 
 QUESTIONS = [
     "What did inspectors say about return home interviews?",

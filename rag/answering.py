@@ -18,7 +18,7 @@ from rag.chunking import citation_label
 from rag.config import Settings, load_settings
 from rag.figures import asked_figure, gives_figure
 from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
-from rag.text import split_sentences
+from rag.words import split_sentences
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",

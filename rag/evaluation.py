@@ -26,7 +26,7 @@ import numpy as np
 
 from rag.answering import Answer, Assistant, Citation, contextualise
 from rag.grounding import Judge, SupportJudge
-from rag.text import normalise
+from rag.words import normalise
 
 _MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
 _LEAD_IN = re.compile(r"^The .{0,300}?\) says:\s*")

@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.grounding import Judge, SupportJudge, numbers_in
 from rag.retrieval import Hit
-from rag.text import normalise, split_sentences
+from rag.words import normalise, split_sentences
 
 API_KEY_ENV = "RAG_GENERATOR_API_KEY"
 MAX_PASSAGES = 8  # more passages make a long prompt for a small local model, and more to check

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.embedding import Embedder
-from rag.text import normalise, split_sentences
+from rag.words import normalise, split_sentences
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")

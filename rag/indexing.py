@@ -30,7 +30,7 @@ from rag.documents import (
 )
 from rag.embedding import Embedder
 from rag.glossary import mine_acronyms
-from rag.text import split_sentences
+from rag.words import split_sentences
 
 BATCH_CHUNKS = 256  # chunks embedded (and committed) together
 IGNORED_NAMES = {CATALOG_NAME, "README.md", ".gitkeep"}

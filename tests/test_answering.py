@@ -9,7 +9,7 @@ from rag.answering import Assistant, asked_words, is_open
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
-from rag.text import split_sentences
+from rag.words import split_sentences
 
 QUESTION = "What did inspectors say about return home interviews?"
 

@@ -26,7 +26,7 @@ from rag.config import Settings, load_settings
 from rag.embedding import Embedder
 from rag.generation import generate, split_claims
 from rag.retrieval import Hit, Retriever
-from rag.text import normalise, split_sentences
+from rag.words import normalise, split_sentences
 
 # Paragraphs 41 and 42 of corpus/2016_ofsted_inspection-report.txt, as the index holds them.
 RETURN_HOME = (

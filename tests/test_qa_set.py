@@ -1,6 +1,6 @@
 """Checks on the dev QA set eval/qa.jsonl: well formed, and honest against corpus/.
 
-Fast and model-free: only the standard library and rag.text.normalise are used.
+Fast and model-free: only the standard library and rag.words.normalise are used.
 Every evidence quote must occur (after normalising) in some corpus file, and every
 key fact must match the item's own evidence, so the set cannot drift from the corpus.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.text import normalise
+from rag.words import normalise
 
 ROOT = Path(__file__).parent.parent
 QA_PATH = ROOT / "eval" / "qa.jsonl"
