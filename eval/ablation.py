@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rag.answering import contextualise
 from rag.config import load_settings
-from rag.evaluation import evidence_ranks, load_qa, recall_at, reciprocal_rank
+from rag.evaluation import load_qa
+from rag.metrics import evidence_ranks, recall_at, reciprocal_rank
 from rag.retrieval import Retriever
 
 

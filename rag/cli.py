@@ -140,16 +140,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Score the pipeline (and with --compare the baselines); exit 1 if a threshold is missed."""
     from rag.answering import Assistant
-    from rag.evaluation import (
-        SYSTEMS,
-        THRESHOLDS,
-        evaluate,
-        load_qa,
-        load_thresholds,
-        metrics_of,
-        render_terminal,
-        write_outputs,
-    )
+    from rag.evaluation import THRESHOLDS, evaluate, load_qa, load_thresholds, metrics_of
+    from rag.report import render_terminal, write_outputs
+    from rag.systems import SYSTEMS
 
     try:  # bad input is reported before minutes are spent running the questions
         thresholds = load_thresholds(Path(args.thresholds)) if args.thresholds else {}

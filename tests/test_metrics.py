@@ -10,30 +10,28 @@ from rag.answering import Answer, Citation
 from rag.evaluation import (
     Evaluation,
     QuestionResult,
-    Response,
-    answer_statements,
     by_type,
-    check_citations,
     check_thresholds,
-    citation_scores,
-    evidence_ranks,
-    fixed_chunks,
-    key_fact_accuracy,
     load_thresholds,
     metrics_of,
+    score_response,
+    summarise,
+)
+from rag.grounding import Support
+from rag.metrics import (
+    answer_statements,
+    check_citations,
+    citation_scores,
+    evidence_ranks,
+    key_fact_accuracy,
     missed_key_facts,
     ndcg_at,
     percentile,
-    problems,
     recall_at,
     reciprocal_rank,
-    render_report,
-    score_response,
-    shortfall,
-    summarise,
-    worst,
 )
-from rag.grounding import Support
+from rag.report import problems, render_report, shortfall, worst
+from rag.systems import Response, fixed_chunks
 
 
 def test_evidence_is_found_after_normalising_quotes_dashes_and_line_breaks() -> None:
