@@ -23,7 +23,8 @@ from rag.conversation import Turn
 from rag.display import escape_inline
 from rag.embedding import Embedder
 from rag.indexing import sync
-from rag.retrieval import Filters, Retriever
+from rag.records import Filters
+from rag.retrieval import Retriever
 
 st.set_page_config(page_title="Inspection reports Q&A", page_icon=":material/description:",
                    layout="wide")
@@ -196,9 +197,10 @@ def show_document(ref: display.SourceRef) -> None:
     if view is None:
         st.error("This document is no longer in the index.")
         return
-    st.markdown(f"**{escape_inline(view.title)}**")
+    doc = view.doc
+    st.markdown(f"**{escape_inline(doc.title)}**")
     st.caption(escape_inline(" · ".join(
-        x for x in (view.date or "undated", view.kind, ref.place, view.source) if x)))
+        x for x in (doc.date or "undated", doc.kind, ref.place, doc.source) if x)))
     before, passage, after = view.parts()
     with st.container(height=DOCUMENT_HEIGHT_PX, key="document-text"):
         if before:

@@ -13,6 +13,7 @@ GOLDEN=eval/golden
 OUT=build/golden-out
 export RAG_CONFIG=/dev/null  # the defaults, whatever rag.toml says
 mkdir -p "$OUT"
+rm -rf "$INDEX"  # from scratch: a change to cleaning or chunking must show
 "$BIN/rag" --index-dir "$INDEX" index --quiet tests/fixtures/corpus >/dev/null
 "$BIN/rag" --index-dir "$INDEX" ask --questions eval/qa.jsonl --json > "$OUT/qa.ask.jsonl"
 "$BIN/rag" --index-dir "$INDEX" ask --questions eval/holdout.jsonl --json \

@@ -9,16 +9,19 @@ is checked against the same passages before anyone sees it.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
 
-from rag.chunking import citation_label
 from rag.config import Settings, load_settings
-from rag.figures import asked_figure, gives_figure
-from rag.retrieval import DOC_REFERENCE, STOPWORDS, Filters, Hit, Retriever
-from rag.words import split_sentences
+from rag.figures import gives_figure
+from rag.query import Query, understand
+from rag.records import Answer, Citation, Filters, Passage
+from rag.retrieval import Retriever
+from rag.scope import out_of_scope
+from rag.words import same_words, sentence_words, split_sentences
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",
@@ -29,126 +32,15 @@ NOT_COVERED = (
     "The reports in the index do not cover this question. "
     "The closest passages are listed below, but they do not answer it."
 )
-
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
-    r"those|these|there|then)\b", re.I)
-# "And what about care leavers?" (a new subject), not "what about for ..." (narrowing)
-# nor "what about them?" (pointing back).
-_NEW_SUBJECT = re.compile(
-    r"^\W*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?!(?:for|in|at|with|among|during|"
-    r"within|after|before|them|they|it|this|that|those|these|there|then)\b)\w", re.I)
-# An open question asks for findings, not a fact: "what did inspectors say about ...",
-# "how did thresholds change ...", "how well does ...". It gets a longer answer.
-_OPEN_QUESTION = re.compile(
-    r"\b(?:what\s+(?:did|does|do|has|have|was|were)\b[^?]*\b(?:say|said|find|found|think|"
-    r"report|view|viewed)\b|how\s+(?:did|has|have|had)\b[^?]*\b(?:change|changed|improve|"
-    r"improved|develop|developed|viewed|compare)\b|how\s+well\b|how\s+good\b|"
-    r"what\s+(?:happens|help)\b)", re.I)
-_WORD = re.compile(r"[a-z0-9]+")
-_FRAME = re.compile(
-    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?:\S+\s+){0,3}?(?:say|said|find|"
-    r"found|think|report|conclude)\b(?:\s+about)?", re.I)
-_GENERIC_STOPWORDS = STOPWORDS - {"inspectors", "inspector", "ofsted", "report", "reports"}
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
 
 
-@dataclass
-class Citation:
-    n: int
-    chunk_id: int
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    kind: str
-    page: int | None
-    paragraph: int | None
-    label: str  # "paragraph 41", "page 3"
-    quote: str  # the exact sentence used, verbatim from text
-    text: str  # the whole passage
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    abstained: bool
-    citations: list[Citation] = field(default_factory=list)
-    closest: list[Hit] = field(default_factory=list)  # shown when abstaining
-    searched_for: str = ""  # the question as understood, with context from history
-    notice: str | None = None  # e.g. the generator failed and this is the fallback
-
-    def to_json(self) -> dict:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
-            "closest": [h.to_json() for h in self.closest],
-            "searched_for": self.searched_for,
-            "notice": self.notice,
-        }
-
-
-# --------------------------------------------------------------------------- sentences
-
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2}
-
-
-def asked_words(question: str) -> set[str]:
-    """The words a sentence must share to state what the question asks about.
-
-    "Inspectors", "Ofsted" and "report" are noise in "what did inspectors say about
-    X?" (every passage is a report by inspectors), so that frame is dropped; anywhere
-    else they are the subject ("who were the inspectors?") and count.
-    """
-    return sentence_words(_FRAME.sub(" ", question))
-
-
-def sentence_words(text: str) -> set[str]:
-    """Content words as sentence scoring sees them: "inspectors" and "report" count."""
-    return {w for w in _WORD.findall(text.lower()) if w not in _GENERIC_STOPWORDS and len(w) > 2}
-
-
-def _same_words(a: str, b: str) -> bool:
-    return _WORD.findall(a.lower()) == _WORD.findall(b.lower())
-
-
-def is_open(question: str) -> bool:
-    """Whether the question asks for findings rather than one fact (a longer answer)."""
-    return bool(_OPEN_QUESTION.search(question))
-
-
-def contextualise(question: str, history: list[str] | tuple[str, ...] = ()) -> str:
-    """Fold the previous question into a follow-up ("and what about care leavers?").
-
-    A question that is short or points back ("they", "that", "and what about") is read
-    together with the last question asked; a full new question stands on its own.
-    "What about X?" asks the same of a new subject: after "What did the 2016 inspection
-    say about the MASH?" only the documents carry over ("2016 inspection"), or the MASH
-    would crowd out care leavers. "What about for X?" narrows the old subject instead,
-    so the whole previous question stays.
-    """
-    if not history:
-        return question
-    short = len(content_words(question)) <= 3
-    if not (short or _FOLLOW_UP.search(question)):
-        return question
-    if _NEW_SUBJECT.match(question):
-        documents = " ".join(m.group() for m in DOC_REFERENCE.finditer(history[-1]))
-        return f"{question} ({documents})" if documents else question
-    return f"{question} ({history[-1]})"
-
-
-def lead_in(hit: Hit) -> str:
+def lead_in(passage: Passage) -> str:
     """How a group of sentences is introduced: "The inspection report (2016) found:"."""
-    when = hit.date or "undated"
-    kind = hit.kind if hit.kind != "document" else "document"
-    return f"The {kind} \u201c{hit.title}\u201d ({when}) says:"
+    doc = passage.doc
+    return f"The {doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
 
 
 # ------------------------------------------------------------------------------ answer
@@ -161,125 +53,103 @@ class Assistant:
         self.settings = settings or load_settings()
         self.retriever = retriever or Retriever(self.settings)
 
-    def answer(self, question: str, history: list[str] | tuple[str, ...] = (),
+    def understand(self, question: str, history: Sequence[str] = ()) -> Query:
+        """The question read once, with the conversation and the index's acronyms."""
+        return understand(question, history, self.retriever.reader)
+
+    def answer(self, question: str, history: Sequence[str] = (),
                filters: Filters | None = None) -> Answer:
-        result = self._answer(question, history, filters)
+        query = self.understand(question, history)
+        result = self._answer(query, filters)
         # A spelled-out acronym is a reading of the question, not something the reports
         # say, so the person sees it and can rephrase if it is the wrong one.
-        readings = [f"\u201c{short}\u201d was read as \u201c{long}\u201d (the reports never write "
-                    f"{short})." for short, long in
-                    self.retriever.spelled_acronyms(result.searched_for)]
+        readings = [f"\u201c{a.short}\u201d was read as \u201c{a.long}\u201d (the reports "
+                    f"never write {a.short})." for a in query.spelled]
         if readings:
             result = replace(result, notice=" ".join([*readings, *filter(None, [result.notice])]))
         return result
 
-    def _answer(self, question: str, history: list[str] | tuple[str, ...],
-                filters: Filters | None) -> Answer:
-        searched_for = contextualise(question, history)
+    def _answer(self, query: Query, filters: Filters | None) -> Answer:
         # One model call: the same vector finds passages and scores their sentences.
-        vector = self.retriever.embedder.encode([self.retriever.dense_text(searched_for)])[0]
-        hits = self.retriever.search(searched_for, k=self.settings.k, filters=filters,
-                                     vector=vector)
-        reason = self.out_of_scope(searched_for, hits)
+        vector = self.retriever.embedder.encode([query.dense_text])[0]
+        passages = self.retriever.search(query, k=self.settings.k, filters=filters,
+                                         vector=vector)
+        reason = out_of_scope(query, self.retriever.reader, [p.text for p in passages],
+                              self.retriever.embedder, self.settings.synonym_similarity)
         if reason:
-            return Answer(question, NOT_COVERED, True, closest=hits[:3],
-                          searched_for=searched_for, notice=reason)
-        result = self.extractive(question, searched_for, hits, vector)
+            return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
+                          searched_for=query.text, notice=reason)
+        result = self.extractive(query, passages, vector)
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
-            result = generate(self.settings, result, hits, self.retriever.embedder)
+            result = generate(self.settings, result, passages, self.retriever.embedder)
         return result
 
-    def out_of_scope(self, question: str, hits: list[Hit] | None = None) -> str | None:
-        """A reason the index cannot answer, visible before any passage is scored.
-
-        ``hits``: the passages retrieved for it, whose words may stand in for a subject
-        word the index lacks ("kids" for "children").
-        """
-        names = self.retriever.unknown_names(question)
-        if names:
-            return f"No indexed document mentions {', '.join(names)}."
-        words = self.retriever.unmentioned_subject_words(question, [h.text for h in hits or []])
-        if words:
-            return f"No indexed document mentions {' or '.join(map(repr, words))}."
-        years = self.retriever.undocumented_years(question)
-        if years:
-            return f"No indexed document is dated {', '.join(years)}."
-        ordinals = self.retriever.unknown_ordinals(question)
-        if ordinals:
-            return f"No indexed document is the {' or the '.join(ordinals)}."
-        return None
-
-    def extractive(self, question: str, searched_for: str, hits: list[Hit],
+    def extractive(self, query: Query, passages: list[Passage],
                    vector: np.ndarray | None = None) -> Answer:
         """Pick the sentences that answer the question; abstain when none is close enough.
 
-        ``vector``: the embedded ``retriever.dense_text(searched_for)``, if the caller has it.
+        ``vector``: the embedded ``query.dense_text``, if the caller has it.
         """
-        candidates, relevance = self.sentence_relevance(searched_for, hits, vector)
+        candidates, relevance = self.sentence_relevance(query, passages, vector)
         if not candidates or relevance.max() < self.settings.min_relevance:
-            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for)
+            return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
+                          searched_for=query.text)
         # Retrieval already weighed each passage against the question in context (BM25,
         # dense, fusion); its rank is a prior when choosing among relevant sentences. It
         # is left out of the abstention test above, which is calibrated on relevance.
-        rank = {h.chunk_id: r for r, h in enumerate(hits)}
-        prior = np.array([1.0 - rank[h.chunk_id] / len(hits) for h, _, _ in candidates])
+        rank = {p.chunk_id: r for r, p in enumerate(passages)}
+        prior = np.array([1.0 - rank[p.chunk_id] / len(passages) for p, _, _ in candidates])
         scores = relevance + self.settings.rank_prior * prior
         order = np.argsort(-scores)
 
         chosen: list[int] = []
         seen: list[set[str]] = []
-        asked = asked_words(self.retriever.dense_text(searched_for))
         floor = scores[order[0]] * self.settings.answer_floor
-        limit = (self.settings.open_answer_sentences if is_open(question)
+        limit = (self.settings.open_answer_sentences if query.open
                  else self.settings.answer_sentences)
         for i in order:
             if len(chosen) >= limit or scores[i] < floor:
                 break
-            hit, s, e = candidates[i]
+            passage, s, e = candidates[i]
             # A headline that is the document's title adds nothing to the lead-in,
             # which already names the document.
-            if _same_words(hit.text[s:e], hit.title):
+            if same_words(passage.text[s:e], passage.doc.title):
                 continue
             # The report repeats findings; one copy is enough. The question's own words
             # are left out of the comparison: every relevant sentence shares them.
-            words = sentence_words(hit.text[s:e]) - asked
+            words = sentence_words(passage.text[s:e]) - query.asked_words
             if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
                 continue
             chosen.append(i)
             seen.append(words)
 
         chosen = self._with_continuations(chosen, candidates)
-        figure = asked_figure(question)
-        if figure and not any(gives_figure(hit.text[s:e], figure)
-                              for hit, s, e in (candidates[i] for i in chosen)):
-            return Answer(question, NOT_COVERED, True, closest=hits[:3], searched_for=searched_for,
-                          notice=_NO_FIGURE[figure])
+        if query.figure and not any(gives_figure(p.text[s:e], query.figure)
+                                    for p, s, e in (candidates[i] for i in chosen)):
+            return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
+                          searched_for=query.text, notice=_NO_FIGURE[query.figure])
         # Order by document date, then position in the document, grouped by document.
-        chosen.sort(key=lambda i: (candidates[i][0].date or "9999", candidates[i][0].doc_id,
-                                   candidates[i][0].chunk_id, candidates[i][1]))
+        chosen.sort(key=lambda i: (candidates[i][0].doc.date or "9999",
+                                   candidates[i][0].doc.doc_id, candidates[i][0].chunk_id,
+                                   candidates[i][1]))
         citations: list[Citation] = []
         groups: list[str] = []
         current_doc = None
         for n, i in enumerate(chosen, start=1):
-            hit, s, e = candidates[i]
-            quote = hit.text[s:e]
-            citations.append(Citation(
-                n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
-                source=hit.source, date=hit.date, kind=hit.kind, page=hit.page,
-                paragraph=hit.paragraph,
-                label=citation_label(hit.paragraph, hit.page, hit.section),
-                quote=quote, text=hit.text))
-            if hit.doc_id != current_doc:
-                groups.append(lead_in(hit))
-                current_doc = hit.doc_id
+            passage, s, e = candidates[i]
+            quote = passage.text[s:e]
+            citations.append(Citation(n=n, passage=passage, quote=quote))
+            if passage.doc.doc_id != current_doc:
+                groups.append(lead_in(passage))
+                current_doc = passage.doc.doc_id
             groups[-1] += f" {quote} [{n}]"
-        return Answer(question, "\n\n".join(groups), False, citations, hits[:3],
-                      searched_for=searched_for)
+        return Answer(query.asked, "\n\n".join(groups), False, citations, passages[:3],
+                      searched_for=query.text)
 
     def _with_continuations(self, chosen: list[int],
-                            candidates: list[tuple[Hit, int, int]]) -> list[int]:
+                            candidates: list[tuple[Passage, int, int]]) -> list[int]:
         """Add the next sentence when it refers back to a chosen one.
 
         "Return home interviews are completed for a minority... Of those completed, two
@@ -294,40 +164,42 @@ class Assistant:
                 out.append(j)
         return out
 
-    def sentence_relevance(self, searched_for: str, hits: list[Hit],
+    def sentence_relevance(self, query: Query, passages: list[Passage],
                            vector: np.ndarray | None = None,
-                           ) -> tuple[list[tuple[Hit, int, int]], np.ndarray]:
-        """Every sentence of the passages as (hit, start, end), and its relevance."""
-        query = self.retriever.dense_text(searched_for)
+                           ) -> tuple[list[tuple[Passage, int, int]], np.ndarray]:
+        """Every sentence of the passages as (passage, start, end), and its relevance."""
         if vector is None:
-            vector = self.retriever.embedder.encode([query])[0]
-        spans = [split_sentences(hit.text) for hit in hits]
-        candidates = [(hit, s, e) for hit, cs in zip(hits, spans, strict=True) for s, e in cs]
-        relevance = self.score_sentences(vector, query, [h.text[s:e] for h, s, e in candidates],
-                                         self._sentence_vectors(hits, [len(cs) for cs in spans]))
+            vector = self.retriever.embedder.encode([query.dense_text])[0]
+        spans = [split_sentences(p.text) for p in passages]
+        candidates = [(p, s, e) for p, cs in zip(passages, spans, strict=True) for s, e in cs]
+        relevance = self.score_sentences(
+            vector, query.asked_words, [p.text[s:e] for p, s, e in candidates],
+            self._sentence_vectors(passages, [len(cs) for cs in spans]))
         return candidates, relevance
 
-    def _sentence_vectors(self, hits: list[Hit], counts: list[int]) -> list[np.ndarray | None]:
+    def _sentence_vectors(self, passages: list[Passage],
+                          counts: list[int]) -> list[np.ndarray | None]:
         """Each candidate sentence's vector as stored at index time, None where missing.
 
         Missing only for an index written before sentence vectors existed, or a chunk
         removed by a re-index since it was retrieved; those few are embedded now.
         """
-        stored = self.retriever.sentence_vectors([h.chunk_id for h in hits])
+        stored = self.retriever.sentence_vectors([p.chunk_id for p in passages])
         rows: list[np.ndarray | None] = []
-        for hit, n in zip(hits, counts, strict=True):
-            block = stored.get(hit.chunk_id)
+        for passage, n in zip(passages, counts, strict=True):
+            block = stored.get(passage.chunk_id)
             rows.extend(block if block is not None and len(block) == n else [None] * n)
         return rows
 
-    def score_sentences(self, query: np.ndarray, question: str, sentences: list[str],
+    def score_sentences(self, vector: np.ndarray, asked: frozenset[str] | set[str],
+                        sentences: list[str],
                         vectors: list[np.ndarray | None] | None = None) -> np.ndarray:
         """Relevance of each sentence: embedding cosine blended with word coverage.
 
-        Cosine (``query``: the embedded whole question) catches paraphrase; coverage of
-        the question's content words rewards sentences that state the very thing asked
-        about (figures, named services). Sentences come with the vectors stored at index
-        time; only those without one go through the model.
+        Cosine (``vector``: the embedded whole question) catches paraphrase; coverage of
+        the question's content words (``asked``) rewards sentences that state the very
+        thing asked about (figures, named services). Sentences come with the vectors
+        stored at index time; only those without one go through the model.
         """
         vectors = list(vectors) if vectors is not None else [None] * len(sentences)
         todo = [i for i, v in enumerate(vectors) if v is None]
@@ -335,8 +207,7 @@ class Assistant:
             encoded = self.retriever.embedder.encode([sentences[i] for i in todo])
             for i, row in zip(todo, encoded, strict=True):
                 vectors[i] = row
-        cosine = np.vstack(vectors) @ query if sentences else np.zeros(0)
-        asked = asked_words(question)
+        cosine = np.vstack(vectors) @ vector if sentences else np.zeros(0)
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
@@ -347,7 +218,7 @@ def default_assistant() -> Assistant:
     return Assistant()
 
 
-def answer(question: str, history: list[str] | tuple[str, ...] = (),
+def answer(question: str, history: Sequence[str] = (),
            filters: Filters | None = None) -> Answer:
     """Answer with the settings from rag.toml / RAG_* (model and index loaded once)."""
     return default_assistant().answer(question, history=history, filters=filters)

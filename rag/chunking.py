@@ -22,7 +22,6 @@ VERSION = 5
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")
 _HEADING_END = (".", ",", ";", ":", "?", "!", ")", "\u201d", '"')
-_PARAGRAPH_SECTIONS = re.compile(r"recommendation", re.I)
 
 
 @dataclass
@@ -190,13 +189,3 @@ def chunk_document(
                 )
             )
     return chunks
-
-
-def citation_label(paragraph: int | None, page: int | None, section: str | None) -> str:
-    """How a person refers to the passage: "paragraph 41", "recommendation 5", "page 3"."""
-    if paragraph is not None:
-        word = "recommendation" if section and _PARAGRAPH_SECTIONS.search(section) else "paragraph"
-        return f"{word} {paragraph}"
-    if page is not None:
-        return f"page {page}"
-    return section or ""

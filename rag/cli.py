@@ -75,19 +75,21 @@ def _questions(args: argparse.Namespace) -> Iterator[dict]:
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202
-    from rag.retrieval import Filters
+    from rag.records import Filters
 
     return Filters(kinds=tuple(args.kind or ()), date_from=args.date_from, date_to=args.date_to,
                    doc_ids=tuple(args.doc or ()))
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.query import understand
     from rag.retrieval import Retriever
 
     retriever = Retriever(settings)
     filters = _filters(args)
     for item in _questions(args):
-        hits = retriever.search(item["question"], k=args.k, filters=filters, mode=args.mode)
+        query = understand(item["question"], lexicon=retriever.reader)
+        hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
         if args.json:
             payload = [h.to_json() for h in hits]
             if args.questions:
@@ -96,10 +98,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"Q: {item['question']}")
             for n, h in enumerate(hits, start=1):
-                from rag.chunking import citation_label
-
-                where = citation_label(h.paragraph, h.page, h.section)
-                print(f"{n:2}. [{h.score:.4f}] {h.title} ({h.date or 'undated'}), {where}")
+                print(f"{n:2}. [{h.score:.4f}] {h.doc.title} ({h.doc.date or 'undated'}), "
+                      f"{h.label}")
                 print(f"    {h.text[:200].replace(chr(10), ' ')}")
     return 0
 
@@ -111,11 +111,12 @@ def print_answer(result, out=sys.stdout) -> None:  # noqa: ANN001
     if result.citations:
         print("\nSources:", file=out)
         for c in result.citations:
-            print(f"  [{c.n}] {c.title} ({c.date or 'undated'}), {c.label} - {c.source}", file=out)
+            print(f"  [{c.n}] {c.doc.title} ({c.doc.date or 'undated'}), {c.passage.label}"
+                  f" - {c.doc.source}", file=out)
     elif result.closest:
         print("\nClosest matches:", file=out)
         for h in result.closest:
-            print(f"  - {h.title} ({h.date or 'undated'}): {h.text[:160]!r}", file=out)
+            print(f"  - {h.doc.title} ({h.doc.date or 'undated'}): {h.text[:160]!r}", file=out)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

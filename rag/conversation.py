@@ -14,9 +14,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.answering import Answer
 from rag.display import answer_markdown, describe_filters, escape_inline, sources_for
-from rag.retrieval import Filters
+from rag.records import Answer, Filters
 
 
 @dataclass
@@ -58,12 +57,13 @@ def to_markdown(turns: Sequence[Turn], exported_at: dt.datetime | None = None,
         if a.abstained or not a.citations:
             for ref in refs:
                 lines.append(f"- {escape_inline(ref.heading)}: "
-                             f"{escape_inline(_clip(ref.text))}")
+                             f"{escape_inline(_clip(ref.passage.text))}")
         else:
             for c in sorted(a.citations, key=lambda c: c.n):
-                where = ", ".join(x for x in (c.date or "undated", c.kind, c.label) if x)
-                lines.append(f"{c.n}. {escape_inline(c.title)} ({escape_inline(where)}), "
-                             f"`{c.source.replace('`', '')}`")
+                where = ", ".join(x for x in (c.doc.date or "undated", c.doc.kind,
+                                              c.passage.label) if x)
+                lines.append(f"{c.n}. {escape_inline(c.doc.title)} ({escape_inline(where)}), "
+                             f"`{c.doc.source.replace('`', '')}`")
                 lines.append(f"   > {escape_inline(c.quote)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -17,16 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import store
-from rag.answering import Answer
-from rag.chunking import citation_label
-from rag.retrieval import Filters, Hit
+from rag.records import Answer, DocumentRef, Filters, Passage
 
 # Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped,
 # and an escaped one is always literal text, never syntax.
@@ -158,31 +155,26 @@ class SourceRef:
     """One passage shown under an answer: the citations that point into it, or a hit."""
 
     numbers: list[int]  # citation markers [n] using this passage; [] for a closest hit
-    chunk_id: int
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    kind: str
-    label: str  # "paragraph 56", "page 3", a section name, or ""
-    text: str  # the whole passage
+    passage: Passage
     quotes: list[str] = field(default_factory=list)  # sentences cited from it
 
     @property
     def heading(self) -> str:
         """Plain text: "[2] [3] Title · 2016 · inspection report · paragraph 56"."""
+        doc = self.passage.doc
         marks = " ".join(f"[{n}]" for n in self.numbers)
-        parts = [self.title, self.date or "undated", self.kind]
+        parts = [doc.title, doc.date or "undated", doc.kind]
         if self.place:
             parts.append(self.place)
         elif not self.numbers:  # closest passages: tell apart two from one document
-            parts.append(f"\u201c{_opening(self.text)}\u201d")
+            parts.append(f"\u201c{_opening(self.passage.text)}\u201d")
         return f"{marks} {' · '.join(parts)}".strip()
 
     @property
     def place(self) -> str:
         """Where in the document: "paragraph 56", "page 3", a section; "" if only the title."""
-        return self.label if self.label != self.title else ""
+        label = self.passage.label
+        return label if label != self.passage.doc.title else ""
 
     @property
     def open_label(self) -> str:
@@ -193,13 +185,13 @@ class SourceRef:
         """Where the cited sentences are in the passage (missing ones are skipped)."""
         spans = []
         for quote in self.quotes:
-            at = self.text.find(quote)
+            at = self.passage.text.find(quote)
             if at >= 0:
                 spans.append((at, at + len(quote)))
         return spans
 
     def passage_markdown(self) -> str:
-        return marked_markdown(self.text, self.quote_spans())
+        return marked_markdown(self.passage.text, self.quote_spans())
 
 
 def _opening(text: str, words: int = 8) -> str:
@@ -213,24 +205,14 @@ def sources_for(answer: Answer) -> list[SourceRef]:
     """The passages to show under an answer: cited ones, grouped by passage, in [n] order;
     the closest passages when the answer abstained."""
     if answer.abstained or not answer.citations:
-        return [hit_ref(h) for h in answer.closest]
+        return [SourceRef([], p) for p in answer.closest]
     refs: dict[int, SourceRef] = {}
     for c in sorted(answer.citations, key=lambda c: c.n):
-        ref = refs.get(c.chunk_id)
-        if ref is None:
-            ref = refs[c.chunk_id] = SourceRef(
-                numbers=[], chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title,
-                source=c.source, date=c.date, kind=c.kind, label=c.label, text=c.text)
+        ref = refs.setdefault(c.passage.chunk_id, SourceRef([], c.passage))
         ref.numbers.append(c.n)
         if c.quote not in ref.quotes:
             ref.quotes.append(c.quote)
     return list(refs.values())
-
-
-def hit_ref(hit: Hit) -> SourceRef:
-    return SourceRef(numbers=[], chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
-                     source=hit.source, date=hit.date, kind=hit.kind,
-                     label=citation_label(hit.paragraph, hit.page, hit.section), text=hit.text)
 
 
 # ---------------------------------------------------------------------------- documents
@@ -239,11 +221,7 @@ def hit_ref(hit: Hit) -> SourceRef:
 class DocumentView:
     """A whole cleaned document cut around the passage to show highlighted."""
 
-    doc_id: str
-    title: str
-    date: str | None
-    kind: str
-    source: str
+    doc: DocumentRef
     text: str
     passage: tuple[int, int] | None  # span of the cited passage in text, whole lines
     quotes: list[tuple[int, int]]  # spans of the cited sentences in text
@@ -268,15 +246,12 @@ def document_view(index_dir: Path, ref: SourceRef) -> DocumentView | None:
     still opens at the right place. None when the document is no longer indexed.
     """
     with closing(store.connect(index_dir, readonly=True)) as conn:
-        doc = conn.execute(
-            "SELECT doc_id, title, date, kind, source, text FROM documents WHERE doc_id = ?",
-            (ref.doc_id,)).fetchone()
-        if doc is None:
+        found = store.document_text(conn, ref.passage.doc.doc_id)
+        if found is None:
             return None
-        span = conn.execute("SELECT start, end FROM chunks WHERE id = ? AND doc_id = ?",
-                            (ref.chunk_id, ref.doc_id)).fetchone()
-    text: str = doc["text"]
-    passage = locate_passage(text, ref.text, (span["start"], span["end"]) if span else None)
+        span = store.chunk_span(conn, ref.passage.chunk_id, ref.passage.doc.doc_id)
+    doc, text = found
+    passage = locate_passage(text, ref.passage.text, span)
     quotes: list[tuple[int, int]] = []
     for quote in ref.quotes:
         at = text.find(quote, *passage) if passage else -1
@@ -287,8 +262,7 @@ def document_view(index_dir: Path, ref: SourceRef) -> DocumentView | None:
         passage = quotes[0]
     if passage is not None:
         passage = whole_lines(text, *passage)
-    return DocumentView(doc["doc_id"], doc["title"], doc["date"], doc["kind"], doc["source"],
-                        text, passage, quotes)
+    return DocumentView(doc, text, passage, quotes)
 
 
 def locate_passage(text: str, passage: str,
@@ -310,26 +284,9 @@ def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------- index, filters
 
 @dataclass
-class DocumentInfo:
-    doc_id: str
-    title: str
-    date: str | None
-    kind: str
-
-    @property
-    def choice_label(self) -> str:
-        """How a document is named in the documents filter (shown as plain text).
-
-        The date comes first: a narrow sidebar cuts long titles short, and two
-        monitoring letters differ by their dates more than by their titles.
-        """
-        return f"{self.date or 'undated'} · {self.title}"
-
-
-@dataclass
 class IndexOverview:
     status: store.IndexStatus
-    documents: list[DocumentInfo]
+    documents: list[DocumentRef]
 
     @property
     def kinds(self) -> list[str]:
@@ -355,13 +312,7 @@ class IndexOverview:
 def index_overview(index_dir: Path) -> IndexOverview:
     """Counts and the document list for the sidebar; raises store.IndexMissing if none."""
     with closing(store.connect(index_dir, readonly=True)) as conn:
-        return IndexOverview(store.status(conn), documents_in(conn))
-
-
-def documents_in(conn: sqlite3.Connection) -> list[DocumentInfo]:
-    rows = conn.execute("SELECT doc_id, title, date, kind FROM documents"
-                        " ORDER BY coalesce(date, '9999'), title")
-    return [DocumentInfo(r["doc_id"], r["title"], r["date"], r["kind"]) for r in rows]
+        return IndexOverview(store.status(conn), store.documents(conn))
 
 
 def date_bounds(value: str) -> tuple[dt.date, dt.date] | None:

@@ -96,7 +96,7 @@ def score_response(item: dict, response: Response, judge: Judge) -> QuestionResu
         r.missed_facts = missed_key_facts(answer.answer, key_facts)
         r.key_facts = key_fact_accuracy(answer.answer, key_facts)
         check = check_citations(answer_statements(answer.answer),
-                                {c.n: c.text for c in answer.citations}, judge)
+                                {c.n: c.passage.text for c in answer.citations}, judge)
         r.citation_recall, r.citation_precision = check.recall, check.precision
         r.unsupported = check.unsupported
         r.quotes_ok = quotes_in_passages(answer.citations)

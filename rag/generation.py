@@ -26,13 +26,11 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.answering import Answer, Citation, content_words
-from rag.chunking import citation_label
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.grounding import Judge, SupportJudge, numbers_in
-from rag.retrieval import Hit
-from rag.words import normalise, split_sentences
+from rag.records import Answer, Citation, Passage
+from rag.words import content_words, normalise, split_marked_sentences, split_sentences
 
 API_KEY_ENV = "RAG_GENERATOR_API_KEY"
 MAX_PASSAGES = 8  # more passages make a long prompt for a small local model, and more to check
@@ -56,12 +54,6 @@ SYSTEM_PROMPT = (
 # Citation markers as models write them: [1], [1, 2], [1; 3], [2-4], and runs like [1][2].
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[-\u2013,;]\s*\d+)*)\s*\]")
 _MARKER_RUN = re.compile(r"(?:\s*\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\])+")
-# A sentence ends at . ! or ?, possibly followed by a closing quote and its markers
-# (either "... poor. [1]" or "... poor [1]."), then a new sentence or the end of the line.
-_SENTENCE_END = re.compile(
-    r"[.!?][\"'\u201d\u2019)]?(?:\s*\[[\d\s,;\-\u2013]+\])*"
-    r"(?=\s+[\"'\u201c\u2018(]?[A-Z0-9]|\s*$)")
-_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|Mr|Mrs|Ms|Dr|No|vs|approx|para|St)\.$", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
@@ -89,13 +81,12 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+def build_messages(question: str, hits: Sequence[Passage]) -> list[dict[str, str]]:
     """System rules, then the question and the passages numbered 1..N, quoted as data."""
     passages = []
     for n, hit in enumerate(hits, start=1):
-        label = citation_label(hit.paragraph, hit.page, hit.section)
-        attrs = (f'n="{n}" title="{html.escape(hit.title)}" date="{html.escape(hit.date or "")}"'
-                 f' where="{html.escape(label)}"')
+        attrs = (f'n="{n}" title="{html.escape(hit.doc.title)}" '
+                 f'date="{html.escape(hit.doc.date or "")}" where="{html.escape(hit.label)}"')
         passages.append(f"<passage {attrs}>\n{_escape(hit.text.strip())}\n</passage>")
     user = (
         f"Question: <question>{_escape(question.strip())}</question>\n\n"
@@ -182,18 +173,6 @@ def _numbers(marker: str) -> list[int]:
     return out
 
 
-def _sentences(line: str) -> list[str]:
-    """A line of the reply cut into sentences, each keeping its trailing markers."""
-    pieces, cursor = [], 0
-    for m in _SENTENCE_END.finditer(line):
-        if _ABBREVIATION.search(line[: m.start() + 1]):
-            continue
-        pieces.append(line[cursor:m.end()])
-        cursor = m.end()
-    pieces.append(line[cursor:])
-    return [p.strip() for p in pieces if p.strip()]
-
-
 def split_claims(reply: str) -> list[Claim]:
     """The reply as (sentence, cited numbers) pairs; a sentence ends with its markers.
 
@@ -205,7 +184,7 @@ def split_claims(reply: str) -> list[Claim]:
         for li, line in enumerate(block.splitlines()):
             bullet = bool(_BULLET.match(line))
             line = _BULLET.sub("", line).strip().strip("*_")
-            for sentence in _sentences(line):
+            for sentence in split_marked_sentences(line):
                 cited = [n for m in _MARKER.finditer(sentence) for n in _numbers(m.group(1))]
                 text = _SPACE_BEFORE_PUNCT.sub(r"\1", _MARKER_RUN.sub("", sentence)).strip()
                 if text:
@@ -224,11 +203,12 @@ def says_not_covered(reply: str) -> bool:
 
 # ------------------------------------------------------------------------------ checking
 
-def _joint(hits: Sequence[Hit], numbers: Sequence[int]) -> str:
+def _joint(hits: Sequence[Passage], numbers: Sequence[int]) -> str:
     return "\n".join(hits[n - 1].text for n in numbers)
 
 
-def prune_citations(judge: Judge, claim: str, cited: list[int], hits: Sequence[Hit]) -> list[int]:
+def prune_citations(judge: Judge, claim: str, cited: list[int],
+                    hits: Sequence[Passage]) -> list[int]:
     """Drop a citation the sentence does not need: the rest support it and it alone does not.
 
     Models cite generously; a citation shown beside a sentence should be one a person can
@@ -311,7 +291,7 @@ def _fallback(extractive: Answer, notice: str) -> Answer:
     return replace(extractive, notice=merged)
 
 
-def verify(reply: str, extractive: Answer, hits: Sequence[Hit], embedder: Embedder,
+def verify(reply: str, extractive: Answer, hits: Sequence[Passage], embedder: Embedder,
            judge: Judge | None = None) -> Answer:
     """Keep the generated sentences the cited passages support; cite them like extractive ones.
 
@@ -353,12 +333,7 @@ def verify(reply: str, extractive: Answer, hits: Sequence[Hit], embedder: Embedd
 
     citations = []
     for (old, quote), new in order.items():
-        hit = hits[old - 1]
-        citations.append(Citation(
-            n=new, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
-            source=hit.source, date=hit.date, kind=hit.kind, page=hit.page,
-            paragraph=hit.paragraph, label=citation_label(hit.paragraph, hit.page, hit.section),
-            quote=quote, text=hit.text))
+        citations.append(Citation(n=new, passage=hits[old - 1], quote=quote))
 
     return Answer(
         question=extractive.question, answer=_render(renumbered), abstained=False,
@@ -368,7 +343,7 @@ def verify(reply: str, extractive: Answer, hits: Sequence[Hit], embedder: Embedd
 
 # ------------------------------------------------------------------------------ entry
 
-def generate(settings: Settings, extractive: Answer, hits: list[Hit], embedder: Embedder,
+def generate(settings: Settings, extractive: Answer, hits: list[Passage], embedder: Embedder,
              ) -> Answer:
     """Ask the configured model, check its answer, and fall back to ``extractive``.
 

@@ -13,9 +13,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from rag.words import JOINING_WORDS
+
 _DEFINITION = re.compile(r"\((?:the\s+)?([A-Z][A-Za-z]{1,7}?)(s?)\)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
-_SKIP = {"of", "and", "the", "for", "in", "on", "to", "a", "an", "with", "at", "by", "or"}
 
 
 def _expansion(before: str, acronym: str) -> str | None:
@@ -24,9 +25,9 @@ def _expansion(before: str, acronym: str) -> str | None:
     letters = acronym.lower()
     for n in range(1, len(words) + 1):
         tail = words[-n:]
-        if tail[0].lower() in _SKIP:
+        if tail[0].lower() in JOINING_WORDS:
             continue
-        initials = "".join(w[0].lower() for w in tail if w.lower() not in _SKIP)
+        initials = "".join(w[0].lower() for w in tail if w.lower() not in JOINING_WORDS)
         if initials == letters:
             return " ".join(tail).lower()
         if len(initials) > len(letters):
@@ -78,7 +79,7 @@ def spell_out(acronym: str, texts: Iterable[str], stopwords: Iterable[str] = (),
     the five documents "local authority cannot" (3) leads, but not by twice the
     runner-up (2), so "LAC" stays as typed.
     """
-    skip = "|".join(_SKIP)
+    skip = "|".join(JOINING_WORDS)
     parts = [rf"{c}[\w']*" for c in acronym.lower()]
     pattern = re.compile(r"\b" + rf"[\s-]+(?:(?:{skip})[\s-]+)?".join(parts) + r"\b", re.I)
     stop = set(stopwords)
@@ -86,8 +87,9 @@ def spell_out(acronym: str, texts: Iterable[str], stopwords: Iterable[str] = (),
                      for text in texts for m in pattern.finditer(text))
     # A term, not a stretch of a sentence: "child protection", not "plans are".
     ranked = [(phrase, n) for phrase, n in counts.most_common()
-              if (words := phrase.split())[0] not in _SKIP and words[-1] not in _SKIP
-              and not any(w in stop for w in words if w not in _SKIP)]
+              if (words := phrase.split())[0] not in JOINING_WORDS
+              and words[-1] not in JOINING_WORDS
+              and not any(w in stop for w in words if w not in JOINING_WORDS)]
     if not ranked or ranked[0][1] < min_count:
         return None
     if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
@@ -95,19 +97,27 @@ def spell_out(acronym: str, texts: Iterable[str], stopwords: Iterable[str] = (),
     return ranked[0][0]
 
 
+def used_entries(text: str, glossary: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The glossary entries whose acronym or phrase the text uses, in glossary order."""
+    lowered = text.lower().replace("-", " ")
+    # Each word as the acronym it could be ("RHIs" -> RHI): a set lookup per entry, not a
+    # regex, because a large index defines thousands of acronyms.
+    words = {w.upper() for w in re.findall(r"\w+", text)}
+    words |= {w[:-1] for w in words if w.endswith("S")}
+    return [(short, long) for short, long in glossary
+            if short.upper() in words or long.rstrip("s") in lowered]
+
+
 def expand_query(question: str, glossary: Iterable[tuple[str, str]]) -> str:
     """Append the other form of every acronym or expansion the question uses."""
     extra: list[str] = []
     lowered = question.lower().replace("-", " ")
-    # Each word as the acronym it could be ("RHIs" -> RHI): a set lookup per entry, not a
-    # regex, because a large index defines thousands of acronyms.
     words = {w.upper() for w in re.findall(r"\w+", question)}
     words |= {w[:-1] for w in words if w.endswith("S")}
-    for short, long in glossary:
-        stem = long.rstrip("s")
-        used = short.upper() in words
-        if used and stem not in lowered:
-            extra.append(long)
-        elif stem in lowered and not used:
+    for short, long in used_entries(question, glossary):
+        if short.upper() in words:
+            if long.rstrip("s") not in lowered:
+                extra.append(long)
+        else:
             extra.append(short)
     return " ".join([question, *dict.fromkeys(extra)])

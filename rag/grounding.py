@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.embedding import Embedder
-from rag.words import normalise, split_sentences
+from rag.words import FUNCTION_WORDS, WORD, normalise, split_sentences
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-_WORD = re.compile(r"[a-z0-9]+")
 # Words that carry a finding's verdict. "Services are good" must not pass as support for
 # "services are poor" just because the other words match.
 _VERDICT = frozenset(
@@ -33,9 +32,6 @@ _VERDICT = frozenset(
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|cannot|without)\b|n't\b", re.I)
 _AUXILIARY = frozenset(
     "being been be do does did then yet always currently now also only very all any".split())
-_STOP = frozenset(
-    "the a an and or of to in on for with at by from is are was were be been that this it its "
-    "as has have had not but which who their there they these those than so such".split())
 
 
 @dataclass
@@ -59,7 +55,7 @@ def names_in(text: str) -> set[str]:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(normalise(text)) if w not in _STOP and len(w) > 2}
+    return {w for w in WORD.findall(normalise(text)) if w not in FUNCTION_WORDS and len(w) > 2}
 
 
 def reverses(claim: str, closest: str, passage: str) -> bool:
@@ -76,8 +72,8 @@ def reverses(claim: str, closest: str, passage: str) -> bool:
     if not claim_negated:
         claim_words = _words(claim)
         for m in _NEGATION.finditer(passage):
-            following = [w for w in _WORD.findall(normalise(passage[m.end():m.end() + 80]))
-                         if w not in _STOP and w not in _AUXILIARY]
+            following = [w for w in WORD.findall(normalise(passage[m.end():m.end() + 80]))
+                         if w not in FUNCTION_WORDS and w not in _AUXILIARY]
             if following and following[0] in claim_words:
                 return True
     return False

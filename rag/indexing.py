@@ -230,7 +230,7 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
 
     dimension = embedder.dimension if embedder else (store.read_manifest(conn) or {}).get(
         "dimension")
-    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    chunks = store.chunk_count(conn)
     spec = vector_index_spec(settings)
     kind = spec.kind_for(chunks)
     if (report.changed or store.get_meta(conn, "faiss_kind") != kind

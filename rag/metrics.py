@@ -12,9 +12,9 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from rag.grounding import Judge
+from rag.records import Citation
 from rag.words import normalise
 
 _MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
@@ -142,18 +142,11 @@ def citation_scores(
     return check.recall, check.precision
 
 
-class Quoted(Protocol):
-    """A citation as far as ``quotes_in_passages`` cares: its quote and its passage."""
-
-    quote: str
-    text: str
-
-
-def quotes_in_passages(citations: Sequence[Quoted]) -> float:
+def quotes_in_passages(citations: Sequence[Citation]) -> float:
     """Share of citations whose quote is really in its passage (must be 1.0)."""
     if not citations:
         return 1.0
-    return sum(c.quote in c.text for c in citations) / len(citations)
+    return sum(c.quote in c.passage.text for c in citations) / len(citations)
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.documents import Document
+from rag.records import DocumentRef, Filters, Passage
+from rag.words import STOPWORDS, TOKEN
 
 FORMAT_VERSION = 2  # 2: sentence vectors stored beside each chunk
 DB_NAME = "rag.sqlite"
@@ -375,6 +377,64 @@ def status(conn: sqlite3.Connection) -> IndexStatus:
     )
 
 
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression that can never be a syntax error.
+
+    Every word becomes a quoted string joined by OR, so quotes, ``*``, ``NEAR`` or
+    unbalanced brackets in a question are just text.
+    """
+    words = [w for w in TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def _filter_sql(filters: Filters) -> tuple[str, list]:
+    """A WHERE clause over documents d. Partial dates ("2016") span their whole period."""
+    clauses, args = ["1"], []
+    if filters.kinds:
+        clauses.append(f"d.kind IN ({','.join('?' * len(filters.kinds))})")
+        args.extend(filters.kinds)
+    if filters.doc_ids:
+        clauses.append(f"d.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
+        args.extend(filters.doc_ids)
+    if filters.date_from:
+        clauses.append("substr(d.date || '-12-31', 1, 10) >= ?")
+        args.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("substr(d.date || '-01-01', 1, 10) <= ?")
+        args.append(filters.date_to)
+    return " AND ".join(clauses), args
+
+
+def _document_ref(row: sqlite3.Row) -> DocumentRef:
+    return DocumentRef(doc_id=row["doc_id"], title=row["title"], source=row["source"],
+                       date=row["date"], kind=row["kind"])
+
+
+def documents(conn: sqlite3.Connection) -> list[DocumentRef]:
+    """Every indexed document, oldest first (undated last), then by title."""
+    rows = conn.execute("SELECT doc_id, title, source, date, kind FROM documents"
+                        " ORDER BY coalesce(date, '9999'), title")
+    return [_document_ref(r) for r in rows]
+
+
+def document_text(conn: sqlite3.Connection, doc_id: str) -> tuple[DocumentRef, str] | None:
+    """A document and its whole cleaned text; None when it is no longer indexed."""
+    row = conn.execute("SELECT doc_id, title, source, date, kind, text FROM documents"
+                       " WHERE doc_id = ?", (doc_id,)).fetchone()
+    return (_document_ref(row), row["text"]) if row else None
+
+
+def chunk_span(conn: sqlite3.Connection, chunk_id: int, doc_id: str) -> tuple[int, int] | None:
+    """Where a chunk sits in its document's cleaned text, if it is still indexed."""
+    row = conn.execute("SELECT start, end FROM chunks WHERE id = ? AND doc_id = ?",
+                       (chunk_id, doc_id)).fetchone()
+    return (row["start"], row["end"]) if row else None
+
+
+def chunk_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+
 class IndexReader:
     """A consistent read view: FAISS vectors matching the SQLite generation they came from.
 
@@ -396,6 +456,8 @@ class IndexReader:
         self.faiss: faiss.Index | None = None
         self.dead: np.ndarray = np.zeros(0, dtype=np.int64)  # tombstones (HNSW only)
         self.manifest: dict = {}
+        self._glossary: list[tuple[str, str]] = []
+        self._allowed: dict[Filters, np.ndarray] = {}
         self._lock = threading.Lock()
         self.refresh()
 
@@ -428,9 +490,196 @@ class IndexReader:
             index = build_faiss(*all_vectors(self.conn, dimension), dimension)
             dead = np.zeros(0, dtype=np.int64)
         self.faiss, self.generation, self.dead = index, gen, dead
+        self._glossary = [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT short, min(long) FROM glossary GROUP BY short")]
+        self._allowed = {}
         return True
+
+    # The questions retrieval, the scope checks and reading a question ask of the index.
+    # Each is one statement; none builds SQL from user text (FTS5 words are quoted).
+
+    def glossary(self) -> list[tuple[str, str]]:
+        """(acronym, phrase) pairs the indexed reports define, as of this generation."""
+        return self._glossary
+
+    def in_passages(self, word: str) -> bool:
+        """Whether any indexed passage has the word (stemmed, as BM25 matches it)."""
+        return self.conn.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                                 (f'"{word}"',)).fetchone() is not None
+
+    def in_titles(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM documents WHERE title LIKE ? LIMIT 1",
+                                 (f"%{name}%",)).fetchone() is not None
+
+    def initial_phrases(self, acronym: str, limit: int = 2000) -> list[str]:
+        """Passages with words starting with the acronym's letters, near each other.
+
+        At most ``limit`` of them: enough for a term used throughout a corpus to win
+        (bench/bench_acronyms.py: about 0.1 s on the 57k-chunk scale index).
+        """
+        letters = " ".join(c.lower() + "*" for c in acronym)
+        rows = self.conn.execute(
+            "SELECT c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+            " WHERE chunks_fts MATCH ? LIMIT ?",
+            (f"NEAR({letters}, {2 * (len(acronym) - 1)})", limit))
+        return [r[0] for r in rows]
+
+    def newest_year(self) -> str | None:
+        return self.conn.execute("SELECT max(substr(date, 1, 4)) FROM documents").fetchone()[0]
+
+    def has_year(self, year: str) -> bool:
+        """Whether any document is dated in that year."""
+        return self.conn.execute("SELECT 1 FROM documents WHERE date LIKE ? LIMIT 1",
+                                 (f"{year}%",)).fetchone() is not None
+
+    def documents_naming(self, ordinal: str, noun: str, phrase: str) -> list[str]:
+        """Documents that name "the fourth monitoring visit": in a passage with the
+        ordinal near the noun, or in the title or file name."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
+            " WHERE chunks_fts MATCH ?", (f'NEAR("{ordinal}" "{noun}", 8)',)).fetchall()
+        rows += self.conn.execute(
+            "SELECT doc_id FROM documents WHERE lower(title) LIKE ?1 OR"
+            " replace(replace(lower(source), '-', ' '), '_', ' ') LIKE ?1",
+            (f"%{phrase}%",)).fetchall()
+        return sorted({r[0] for r in rows})
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        """The chunk ids a filter admits, None for no filter.
+
+        A document's chunks get consecutive ids (one writer inserts them together), so
+        each document is one id range: reading ranges instead of every id keeps a filter
+        over a 100,000-chunk index to a few milliseconds. Remembered until the index
+        changes, because the same filters (the sidebar's, a year's documents) come back.
+        """
+        if filters.is_empty():
+            return None
+        if filters not in self._allowed:
+            where, args = _filter_sql(filters)
+            rows = self.conn.execute(
+                "SELECT min(c.id), max(c.id), count(*) FROM chunks c JOIN documents d"
+                f" USING (doc_id) WHERE {where} GROUP BY c.doc_id", args).fetchall()
+            if all(hi - lo + 1 == n for lo, hi, n in rows):
+                ranges = [np.arange(lo, hi + 1, dtype=np.int64) for lo, hi, _ in rows]
+                ids = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+            else:  # not consecutive (an index written some other way): read every id
+                ids = np.array([r[0] for r in self.conn.execute(
+                    f"SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE {where}",
+                    args)], dtype=np.int64)
+            if len(self._allowed) >= 64:
+                self._allowed.clear()
+            self._allowed[filters] = ids
+        return self._allowed[filters]
+
+    def bm25(self, text: str, n: int, filters: Filters) -> list[tuple[int, float]]:
+        """The n best chunks for the text's words by BM25, best first, with their scores."""
+        query = fts_query(text)
+        if not query:
+            return []
+        if filters.is_empty():  # no join needed: FTS5 alone is twice as fast at 100k chunks
+            rows = self.conn.execute(
+                "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
+                " ORDER BY s LIMIT ?", (query, n))
+            return [(int(r[0]), -float(r[1])) for r in rows]
+        where, args = _filter_sql(filters)
+        rows = self.conn.execute(
+            "SELECT f.rowid, bm25(chunks_fts) AS s FROM chunks_fts f"
+            " JOIN chunks c ON c.id = f.rowid JOIN documents d USING (doc_id)"
+            f" WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
+            [query, *args, n],
+        )
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def texts(self, ids: Sequence[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(ids))
+        return {int(r[0]): r[1] for r in self.conn.execute(
+            f"SELECT id, text FROM chunks WHERE id IN ({marks})", list(ids))}
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Each chunk's own vector (float32, normalised)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})",
+                                 list(ids))
+        return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
+
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of each chunk's sentences (see ``sentence_vectors``)."""
+        return sentence_vectors(self.conn, ids, int(self.manifest.get("dimension", 0)))
+
+    def passages(self, ids: Sequence[int], scores: dict[int, float]) -> list[Passage]:
+        """The chunks with their documents, in the order of ``ids`` (missing ones skipped)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.conn.execute(
+            "SELECT c.id, c.doc_id, d.title, d.source, d.date, d.kind, c.page, c.paragraph,"
+            " c.section, c.text FROM chunks c JOIN documents d USING (doc_id)"
+            f" WHERE c.id IN ({marks})", list(ids))}
+        return [Passage(chunk_id=i, doc=_document_ref(r), page=r["page"],
+                        paragraph=r["paragraph"], section=r["section"], text=r["text"],
+                        score=round(scores[i], 6))
+                for i in ids if (r := rows.get(i)) is not None]
+
+    def document_texts(self) -> list[tuple[DocumentRef, str]]:
+        """Every document with its whole cleaned text, by id."""
+        rows = self.conn.execute(
+            "SELECT doc_id, title, source, date, kind, text FROM documents ORDER BY doc_id")
+        return [(_document_ref(r), r["text"]) for r in rows]
 
     def close(self) -> None:
         if self.conn.in_transaction:
             self.conn.commit()
         self.conn.close()
+
+
+# ----------------------------------------------------------------------- feedback file
+#
+# People's ratings live in their own database (rag.feedback): the index is emptied and
+# rebuilt when settings change, and judgements of past answers must survive that.
+
+FEEDBACK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    abstained INTEGER NOT NULL,
+    citations TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1))
+);
+"""
+
+
+def _feedback(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.executescript(FEEDBACK_SCHEMA)
+    return conn
+
+
+def save_rating(path: Path, answer_id: str, created_at: str, question: str, answer: str,
+                abstained: bool, citations: str, filters: str, rating: int) -> None:
+    """Store or change one answer's rating, keyed by the answer's id."""
+    with closing(_feedback(path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO feedback (answer_id, created_at, question, answer, abstained,"
+            " citations, filters, rating) VALUES (?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(answer_id) DO UPDATE SET created_at = excluded.created_at,"
+            " rating = excluded.rating",
+            (answer_id, created_at, question, answer, int(abstained), citations, filters,
+             rating))
+
+
+def delete_rating(path: Path, answer_id: str) -> None:
+    with closing(_feedback(path)) as conn, conn:
+        conn.execute("DELETE FROM feedback WHERE answer_id = ?", (answer_id,))
+
+
+def ratings(path: Path) -> list[sqlite3.Row]:
+    """Every rating, oldest first."""
+    with closing(_feedback(path)) as conn:
+        return conn.execute("SELECT * FROM feedback ORDER BY created_at, rowid").fetchall()

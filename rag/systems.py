@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answering import Answer, Assistant, Citation, contextualise
+from rag.answering import Assistant
+from rag.records import Answer, Citation, DocumentRef, Passage
 
 RANK_DEPTH = 10  # retrieval metrics look at the top 10 passages of every system
 NAIVE_CHUNK_CHARS = 1000
@@ -47,7 +48,7 @@ class FullPipeline:
 
     def __call__(self, item: dict) -> Response:
         history = item.get("history", [])
-        query = contextualise(item["question"], history)
+        query = self.assistant.understand(item["question"], history)
         hits = self.assistant.retriever.search(query, k=self.depth, mode="hybrid")
         started = time.perf_counter()
         answer = self.assistant.answer(item["question"], history=history)
@@ -69,10 +70,10 @@ class RetrievalBaseline:
 
     def __call__(self, item: dict) -> Response:
         started = time.perf_counter()
-        query = contextualise(item["question"], item.get("history", []))
+        query = self.assistant.understand(item["question"], item.get("history", []))
         k = self.assistant.settings.k
         hits = self.assistant.retriever.search(query, k=max(k, self.depth), mode=self.mode)
-        answer = self.assistant.extractive(item["question"], query, hits[:k])
+        answer = self.assistant.extractive(query, hits[:k])
         return Response([h.text for h in hits[:self.depth]], answer,
                         time.perf_counter() - started)
 
@@ -99,14 +100,10 @@ class NaiveBaseline:
                  size: int = NAIVE_CHUNK_CHARS, top_k: int = NAIVE_TOP_K) -> None:
         self.embedder = assistant.retriever.embedder
         self.depth, self.top_k = depth, top_k
-        rows = assistant.retriever.conn.execute(
-            "SELECT doc_id, title, date, kind, source, text FROM documents ORDER BY doc_id")
-        self.chunks: list[tuple[dict, int, int, str]] = []
-        for row in rows:
-            meta = {"doc_id": row[0], "title": row[1], "date": row[2], "kind": row[3],
-                    "source": row[4]}
-            for start, end in fixed_chunks(row[5], size):
-                self.chunks.append((meta, start, end, row[5][start:end]))
+        self.chunks: list[tuple[DocumentRef, int, int, str]] = []
+        for doc, text in assistant.retriever.reader.document_texts():
+            for start, end in fixed_chunks(text, size):
+                self.chunks.append((doc, start, end, text[start:end]))
         self.vectors = self.embedder.encode([c[3] for c in self.chunks])
 
     def __call__(self, item: dict) -> Response:
@@ -114,11 +111,11 @@ class NaiveBaseline:
         vector = self.embedder.encode([item["question"]])[0]
         order = np.argsort(-(self.vectors @ vector))[:max(self.depth, self.top_k)]
         top = [int(i) for i in order]
-        meta, start, end, text = self.chunks[top[0]]
-        citation = Citation(
-            n=1, chunk_id=top[0], doc_id=meta["doc_id"], title=meta["title"],
-            source=meta["source"], date=meta["date"], kind=meta["kind"], page=None,
-            paragraph=None, label=f"characters {start + 1}-{end}", quote=text, text=text)
+        doc, start, end, text = self.chunks[top[0]]
+        # Its chunks are not in the index: the passage is labelled by its characters.
+        passage = Passage(chunk_id=top[0], doc=doc, page=None, paragraph=None,
+                          section=f"characters {start + 1}-{end}", text=text)
+        citation = Citation(n=1, passage=passage, quote=text)
         # One paragraph, so the whole passage is one statement carrying the [1].
         answer = Answer(item["question"], f"{' '.join(text.split())} [1]", False, [citation],
                         searched_for=item["question"])

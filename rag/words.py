@@ -23,7 +23,25 @@ _INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
 ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|Mr|Mrs|Ms|Dr|No|vs|approx|para|St)\.$", re.I)
+# Where a sentence of generated text ends: at . ! or ?, possibly followed by a closing
+# quote and its citation markers (either "... poor. [1]" or "... poor [1]."), then a new
+# sentence or the end of the line.
+_MARKED_SENTENCE_END = re.compile(
+    r"[.!?][\"'\u201d\u2019)]?(?:\s*\[[\d\s,;\-\u2013]+\])*"
+    r"(?=\s+[\"'\u201c\u2018(]?[A-Z0-9]|\s*$)")
 _LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\.\s+")
+
+def split_marked_sentences(line: str) -> list[str]:
+    """A line of generated text cut into sentences, each keeping its trailing [n] markers."""
+    pieces, cursor = [], 0
+    for m in _MARKED_SENTENCE_END.finditer(line):
+        if ABBREVIATION.search(line[: m.start() + 1]):
+            continue
+        pieces.append(line[cursor:m.end()])
+        cursor = m.end()
+    pieces.append(line[cursor:])
+    return [p.strip() for p in pieces if p.strip()]
+
 
 # English function words: never the subject of a question or the substance of a finding.
 FUNCTION_WORDS = frozenset(
@@ -55,6 +73,11 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> set[str]:
     """Words that carry meaning: not stopwords, longer than two letters."""
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+def sentence_words(text: str) -> set[str]:
+    """Content words as sentence scoring sees them: "inspectors" and "report" count."""
+    return {w for w in words(text) if w not in FUNCTION_WORDS and len(w) > 2}
 
 
 def same_words(a: str, b: str) -> bool:

@@ -1,0 +1,212 @@
+"""A question, understood once: what it asks, about what, in which documents, in which words.
+
+Everything downstream needs some reading of the question: BM25 its subject words, the
+model the whole question with acronyms spelled out, the scope checks its years, visits
+and names, answering whether it asks for a figure or for findings. ``understand`` reads
+it once, with the conversation so far and the index's acronyms, into a ``Query``;
+retrieval, the scope checks and answering take that record and never parse the string
+again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rag.figures import asked_figure
+from rag.glossary import expand_query, spell_out, typed_acronyms, used_entries
+from rag.words import STOPWORDS, content_words, sentence_words
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_DOCUMENT_YEAR = re.compile(
+    r"\b((?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?(?:re-?)?(?:inspection|visit|report|letter)"
+    r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
+# "the sixth monitoring visit": a document named by its place in a series.
+_ORDINAL_DOCUMENT = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
+    r"\s+(?:monitoring\s+|focused\s+)?(?:visit|inspection|letter)", re.I)
+# The subject a question names: "what did inspectors say about <the use of restraint>?",
+# "and what about <care leavers>?". It ends at the question mark or the previous
+# question folded in by a follow-up ("... (What did ...)").
+_SUBJECT = re.compile(r"\babout\s+([^?()]+)", re.I)
+# A capitalised word that does not open the question: a place, person or organisation.
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
+# Words that point at documents rather than at the subject.
+DOC_REFERENCE = re.compile(
+    r"\b(?:(?:19|20)\d\d|(?:re-?)?inspections?|monitoring|visits?|letters?|reports?|"
+    r"press releases?|ofsted|inspectors?|change[ds]?|between|since|improved?)\b", re.I)
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
+    r"those|these|there|then)\b", re.I)
+# "And what about care leavers?" (a new subject), not "what about for ..." (narrowing)
+# nor "what about them?" (pointing back).
+_NEW_SUBJECT = re.compile(
+    r"^\W*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?!(?:for|in|at|with|among|during|"
+    r"within|after|before|them|they|it|this|that|those|these|there|then)\b)\w", re.I)
+# An open question asks for findings, not a fact: "what did inspectors say about ...",
+# "how did thresholds change ...", "how well does ...". It gets a longer answer.
+_OPEN_QUESTION = re.compile(
+    r"\b(?:what\s+(?:did|does|do|has|have|was|were)\b[^?]*\b(?:say|said|find|found|think|"
+    r"report|view|viewed)\b|how\s+(?:did|has|have|had)\b[^?]*\b(?:change|changed|improve|"
+    r"improved|develop|developed|viewed|compare)\b|how\s+well\b|how\s+good\b|"
+    r"what\s+(?:happens|help)\b)", re.I)
+# "What did inspectors say about ...": every passage is a report by inspectors.
+_FRAME = re.compile(
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?:\S+\s+){0,3}?(?:say|said|find|"
+    r"found|think|report|conclude)\b(?:\s+about)?", re.I)
+
+
+class Lexicon(Protocol):
+    """What reading a question needs from the index: its acronyms and its words."""
+
+    def glossary(self) -> list[tuple[str, str]]: ...
+
+    def in_passages(self, word: str) -> bool: ...
+
+    def initial_phrases(self, acronym: str) -> Iterable[str]: ...
+
+
+@dataclass(frozen=True)
+class Acronym:
+    """An acronym the question uses and the phrase it stands for.
+
+    ``spelled``: read from the initials of phrases in the passages because the reports
+    never write it ("CSE" as "child sexual exploitation"), so the answer says so; the
+    others are defined by the reports themselves ("return home interviews (RHIs)").
+    """
+
+    short: str
+    long: str
+    spelled: bool = False
+
+
+@dataclass(frozen=True)
+class Ordinal:
+    """A document named by its place in a series: "fourth monitoring visit"."""
+
+    phrase: str  # "fourth monitoring visit", lower case, single spaces
+    ordinal: str  # "fourth"
+    noun: str  # "visit"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question as every stage needs it, read once."""
+
+    asked: str  # as the person typed it
+    text: str  # as understood with the conversation (``contextualise``)
+    bm25_text: str  # the subject, acronyms expanded both ways
+    dense_text: str  # the whole question, acronyms expanded both ways
+    acronyms: tuple[Acronym, ...] = ()  # those the question uses, either form
+    subject: str | None = None  # "the use of restraint" in "what ... about the use of ...?"
+    subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
+    years: tuple[str, ...] = ()  # every year named
+    document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
+    ordinals: tuple[Ordinal, ...] = ()
+    names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
+    figure: str | None = None  # "number", "money" or None (rag.figures)
+    open: bool = False  # asks for findings rather than one fact: a longer answer
+    asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
+
+    @property
+    def spelled(self) -> list[Acronym]:
+        return [a for a in self.acronyms if a.spelled]
+
+
+def understand(question: str, history: Sequence[str] = (),
+               lexicon: Lexicon | None = None) -> Query:
+    """Read a question once, in the context of the conversation and the index's words.
+
+    Without a ``lexicon`` no acronym is expanded: the pure reading of the words.
+    """
+    text = contextualise(question, history)
+    glossary = lexicon.glossary() if lexicon is not None else []
+    spelled = _spelled_acronyms(text, glossary, lexicon) if lexicon is not None else []
+    pairs = glossary + [(a.short, a.long) for a in spelled]
+    dense_text = expand_query(text, pairs)
+    subject = m[1] if (m := _SUBJECT.search(text)) else None
+    forms = {form for short, _ in pairs for form in (short.lower(), short.lower() + "s")}
+    return Query(
+        asked=question,
+        text=text,
+        bm25_text=expand_query(topic_of(text), pairs),
+        dense_text=dense_text,
+        acronyms=tuple([*(Acronym(s, lg) for s, lg in used_entries(text, glossary)), *spelled]),
+        subject=subject,
+        subject_words=tuple(w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", subject.lower()))
+                            if w not in STOPWORDS and w not in forms) if subject else (),
+        years=tuple(dict.fromkeys(_YEAR.findall(text))),
+        document_years=tuple(dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(text))),
+        ordinals=tuple(Ordinal(" ".join(m.group().lower().split()), m[1].lower(),
+                               m.group().lower().split()[-1])
+                       for m in _ORDINAL_DOCUMENT.finditer(text)),
+        names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
+        figure=asked_figure(question),
+        open=bool(_OPEN_QUESTION.search(question)),
+        asked_words=frozenset(asked_words(dense_text)),
+    )
+
+
+def _spelled_acronyms(text: str, glossary: list[tuple[str, str]],
+                      lexicon: Lexicon) -> list[Acronym]:
+    """The question's acronyms the index never writes, spelled out from initials.
+
+    Staff write "CSE"; these reports never do, and never define it, but write "child
+    sexual exploitation" 18 times. Such an acronym is spelled out from the passages
+    whose words start with its letters (``glossary.spell_out``).
+    """
+    known = {short for short, _ in glossary}
+    out = []
+    for acronym in typed_acronyms(text):
+        if acronym in known or lexicon.in_passages(acronym):
+            continue
+        if phrase := spell_out(acronym, lexicon.initial_phrases(acronym), STOPWORDS):
+            out.append(Acronym(acronym, phrase, spelled=True))
+    return out
+
+
+def topic_of(question: str) -> str:
+    """The question without the words that point at documents rather than the subject.
+
+    "How did thresholds change between the 2016 inspection and the 2017 monitoring
+    visit?" is about thresholds; the years already choose the documents (scope), and
+    "inspection", "visit", "report" occur in every passage, so they only add noise to
+    BM25. Falls back to the question if nothing is left.
+    """
+    topic = " ".join(DOC_REFERENCE.sub(" ", question).split())
+    left = [w for w in re.findall(r"\w+", topic.lower()) if w not in STOPWORDS]
+    return topic if left else question
+
+
+def asked_words(question: str) -> set[str]:
+    """The words a sentence must share to state what the question asks about.
+
+    "Inspectors", "Ofsted" and "report" are noise in "what did inspectors say about
+    X?" (every passage is a report by inspectors), so that frame is dropped; anywhere
+    else they are the subject ("who were the inspectors?") and count.
+    """
+    return sentence_words(_FRAME.sub(" ", question))
+
+
+def contextualise(question: str, history: Sequence[str] = ()) -> str:
+    """Fold the previous question into a follow-up ("and what about care leavers?").
+
+    A question that is short or points back ("they", "that", "and what about") is read
+    together with the last question asked; a full new question stands on its own.
+    "What about X?" asks the same of a new subject: after "What did the 2016 inspection
+    say about the MASH?" only the documents carry over ("2016 inspection"), or the MASH
+    would crowd out care leavers. "What about for X?" narrows the old subject instead,
+    so the whole previous question stays.
+    """
+    if not history:
+        return question
+    short = len(content_words(question)) <= 3
+    if not (short or _FOLLOW_UP.search(question)):
+        return question
+    if _NEW_SUBJECT.match(question):
+        documents = " ".join(m.group() for m in DOC_REFERENCE.finditer(history[-1]))
+        return f"{question} ({documents})" if documents else question
+    return f"{question} ({history[-1]})"
