@@ -1,4 +1,8 @@
-"""Shared fixtures: the real embedding model, and a real index of the corpus built once."""
+"""Shared fixtures: the real embedding model, and a real index of the suite's corpus built once.
+
+The fixtures index tests/fixtures/corpus (the starting corpus, copied), never the live
+corpus/, which page uploads write into.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from rag.embedding import Embedder
 from rag.indexing import sync
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 SHARED = ROOT.parent / "shared"
 
 

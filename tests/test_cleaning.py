@@ -1,4 +1,4 @@
-"""Cleaning rules: on the saved pages and PDF text in corpus/, and on held-out pages.
+"""Cleaning rules: on the saved pages and PDF text in tests/fixtures/corpus/, and on held-out pages.
 
 The synthetic pages below were written after the rules, in the shape of other sites
 (different banners, icon lists, teaser links, cookie notices, footers), to check that
@@ -14,7 +14,7 @@ import pytest
 
 from rag.cleaning import clean_report_text, clean_web_text, looks_like_web_page
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 
 CHILDREN_FIRST = "children-first_fourth-monitoring-visit.txt"
 COMMUNITY_CARE = "community-care_fifth-monitoring-visit.txt"

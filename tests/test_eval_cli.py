@@ -3,7 +3,7 @@
 What CI relies on is pinned here: the files under --out (metrics.json with every system's
 metrics in range, report.md with the worst questions, the PNG chart) and the exit status
 when a threshold is missed, with the metric named. The QA file is four questions written
-below, with evidence quoted from corpus/, so a run takes well under a minute.
+below, with evidence quoted from tests/fixtures/corpus/, so a run takes well under a minute.
 """
 
 from __future__ import annotations
