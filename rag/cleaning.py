@@ -18,73 +18,52 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from rag.words import (
+    BRACKET_NOTE,
+    BULLET,
+    CLOSERS,
+    COMPOUND_TOKEN,
+    CONTACT_LABELS,
+    ELLIPSIS_END,
+    EMAIL,
+    FOOTNOTE_LINE,
+    GLUED_NOTE,
+    NUMBERED_PARAGRAPH,
+    PAGE_NUMBER_LINE,
+    PHONE,
+    POSTCODE,
+    RULE_LINE,
+    SUPERSCRIPT_NOTE,
+    URL,
+    ends_sentence,
+    line_blocks,
+    text_lines,
+    word_count,
+)
+
 # ------------------------------------------------------------------------------ shared
 
-_TERMINAL = (".", "!", "?", ";", ":", "\u2026")
-_CLOSERS = "\"'\u2019\u201d)]"
-_WORD = re.compile(r"[A-Za-z0-9\u2019']+")
-_ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)\s*\])\W*$")
-_BULLET = re.compile(r"^\s*(?:[-\u2013\u2022*\u25aa\u00b7\u25cf\u25e6]|\(?[a-z]\)|\(?[ivx]+\))\s+")
-
-
-# Contact lines: a phone, email or web address with a few capitalised words around it.
-_CONTACT_LABELS = {
-    "t", "tel", "telephone", "phone", "textphone", "minicom", "fax", "f", "m", "mobile",
-    "e", "email", "e-mail", "w", "web", "website", "direct", "dx", "switchboard",
-}
 _ADDRESS_WORDS = 6  # what may remain of a contact line once numbers and addresses are gone
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
-_PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3} ?(?:\(0\) ?)?|0)\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
-_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+
+
 def contact_kind(text: str) -> str | None:
     """Say "contact" for a phone, email or web line, "postcode" for an address line
     ending in a postcode, None for prose that merely mentions one ("please telephone …")."""
     text = text.replace("*", " ")  # markdown emphasis from saved pages: "**T** 0300 ..."
-    found = [p.findall(text) for p in (EMAIL, URL, _PHONE)]
-    postcode = _POSTCODE.search(text)
+    found = [p.findall(text) for p in (EMAIL, URL, PHONE)]
+    postcode = POSTCODE.search(text)
     if not any(found) and not postcode:
         return None
     rest = text
-    for pattern in (EMAIL, URL, _PHONE, _POSTCODE):
+    for pattern in (EMAIL, URL, PHONE, POSTCODE):
         rest = pattern.sub(" ", rest)
     tokens = [t for t in re.split(r"[\s,|:;•·/()]+", rest) if t.strip(".-–")]
-    words = [t for t in tokens if t.strip(".").casefold() not in _CONTACT_LABELS]
+    words = [t for t in tokens if t.strip(".").casefold() not in CONTACT_LABELS]
     if len(words) > _ADDRESS_WORDS:
         return None
     if not all(w[0].isupper() or w.isdigit() or w in {"&", "-", "–"} for w in words):
         return None
     return "contact" if any(found) else "postcode"
-
-
-
-
-def _words(line: str) -> int:
-    return len(_WORD.findall(line))
-
-
-def _ends_sentence(line: str) -> bool:
-    """Sentence-final punctuation, looking through closing quotes and brackets."""
-    core = line.rstrip().rstrip(_CLOSERS)
-    return core.endswith(_TERMINAL) or bool(_ELLIPSIS_END.search(line))
-
-
-def _lines(text: str) -> list[str]:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    return [line.rstrip() for line in text.split("\n")]
-
-
-def _blocks(lines: list[str]) -> list[tuple[int, int]]:
-    """Half-open ranges of consecutive non-blank lines."""
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, line in enumerate([*lines, ""]):
-        if line.strip() and start is None:
-            start = i
-        elif not line.strip() and start is not None:
-            spans.append((start, i))
-            start = None
-    return spans
 
 
 # --------------------------------------------------------------------------- web text
@@ -195,7 +174,6 @@ _LEGAL = re.compile(
     r"|\bvat\s+(?:no|number|reg)|\bcharity\s+(?:no|number)",
     re.I,
 )
-_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 _PHONE_LINE = re.compile(
     r"^\W*(?:(?:tel|telephone|phone|call\s+us|fax|e-?mail)\s*[:.]|[te]\s*:)\s*\S.*[\d@]", re.I
 )
@@ -245,9 +223,9 @@ def _social_icons(line: str) -> bool:
 
 def _breadcrumb(line: str) -> bool:
     parts = [p for p in _CRUMB_SEP.split(line.strip()) if p]
-    if len(parts) < 2 or _ends_sentence(line):
+    if len(parts) < 2 or ends_sentence(line):
         return False
-    short = all(_words(p) <= _SHORT_NAV for p in parts)
+    short = all(word_count(p) <= _SHORT_NAV for p in parts)
     return short and (len(parts) >= 3 or parts[0].strip().lower() == "home")
 
 
@@ -256,14 +234,14 @@ def _boilerplate_reason(line: str) -> str | None:
     s = line.strip()
     if not s:
         return None
-    words = _words(s)
+    words = word_count(s)
     if _social_icons(s):
         return "social icons"
     if words <= 60 and _COOKIE.search(s):
         return "cookie notice"
     if words > _CTA_MAX:
         return None
-    label = not _ends_sentence(s) or "|" in s  # not shaped like a sentence
+    label = not ends_sentence(s) or "|" in s  # not shaped like a sentence
     if _COPYRIGHT.search(s):
         return "copyright"
     if _CREDIT.search(s) or (label and words <= _SHORT_LINE and _CREDIT_LABEL.search(s)):
@@ -274,7 +252,7 @@ def _boilerplate_reason(line: str) -> str | None:
         return "tags"
     if words <= 12 and _PHOTO.search(s):
         return "photo credit"
-    if words <= 12 and not _ends_sentence(s) and _BYLINE.match(s):
+    if words <= 12 and not ends_sentence(s) and _BYLINE.match(s):
         return "byline"
     if _READ_MORE.match(s) or _END_MARKER.match(s):
         return "teaser link"
@@ -282,7 +260,7 @@ def _boilerplate_reason(line: str) -> str | None:
         return "teaser link"
     if _breadcrumb(s):
         return "navigation"
-    if words <= 20 and not _ends_sentence(s) and _POSTCODE.search(s) and s.count(",") >= 2:
+    if words <= 20 and not ends_sentence(s) and POSTCODE.search(s) and s.count(",") >= 2:
         return "address"
     if words <= 12 and _PHONE_LINE.match(s):
         return "contact details"
@@ -297,25 +275,25 @@ def _boilerplate_reason(line: str) -> str | None:
 
 def _is_prose(line: str) -> bool:
     s = line.strip()
-    return _words(s) >= 8 and (_ends_sentence(s) or len(s) >= 80)
+    return word_count(s) >= 8 and (ends_sentence(s) or len(s) >= 80)
 
 
 def _navish(line: str) -> bool:
     """A short line without sentence punctuation: a label, menu item or tagline."""
     s = line.strip()
-    if not s or _ends_sentence(s):
+    if not s or ends_sentence(s):
         return False
-    if _BULLET.match(s) and _words(s) >= 3:
+    if BULLET.match(s) and word_count(s) >= 3:
         return False
-    return _words(s) <= _SHORT_LINE
+    return word_count(s) <= _SHORT_LINE
 
 
 def _title_like(line: str) -> bool:
     """A teaser's headline: short, and not ending the way a sentence or teaser does."""
     s = line.strip()
-    if not s or _words(s) > 12 or _ELLIPSIS_END.search(s):
+    if not s or word_count(s) > 12 or ELLIPSIS_END.search(s):
         return False
-    return not s.rstrip(_CLOSERS).endswith((".", ";", ",", ":"))
+    return not s.rstrip(CLOSERS).endswith((".", ";", ",", ":"))
 
 
 def _drop_teaser(i: int, lines: list[str], keep: list[bool], spans: list[tuple[int, int]],
@@ -345,7 +323,7 @@ def _drop_teaser(i: int, lines: list[str], keep: list[bool], spans: list[tuple[i
     if not found_title:
         leading: list[list[int]] = []
         for live in collected:
-            if not _ELLIPSIS_END.search(lines[live[-1]]):
+            if not ELLIPSIS_END.search(lines[live[-1]]):
                 break
             leading.append(live)
         collected = leading
@@ -362,10 +340,10 @@ def clean_web_text(text: str) -> str:
     lines by their features, then blocks made mostly of furniture, then menu runs
     above the article and labels below it.
     """
-    lines = _lines(text)
+    lines = text_lines(text)
     stripped = [line.strip() for line in lines]
     keep = [bool(s) for s in stripped]
-    spans = _blocks(lines)
+    spans = line_blocks(lines)
     block_of = [-1] * len(lines)
     for b, (start, end) in enumerate(spans):
         for j in range(start, end):
@@ -412,7 +390,11 @@ def clean_web_text(text: str) -> str:
     for i in [*range(first_prose), None]:
         if i is not None and not keep[i]:
             continue
-        if i is not None and _words(stripped[i]) <= _SHORT_NAV and not _ends_sentence(stripped[i]):
+        if (
+            i is not None
+            and word_count(stripped[i]) <= _SHORT_NAV
+            and not ends_sentence(stripped[i])
+        ):
             run.append(i)
             continue
         if len(run) >= 3:
@@ -453,7 +435,7 @@ def looks_like_web_page(text: str) -> bool:
     line or a copyright notice too. Report shape (numbered paragraphs, a letter's
     salutation and sign-off, page numbers) counts against.
     """
-    lines = _lines(text)
+    lines = text_lines(text)
     kinds: set[str] = set()
     prose = 0
     for line in lines:
@@ -467,31 +449,17 @@ def looks_like_web_page(text: str) -> bool:
             kinds.add("comments or related")
         prose += _is_prose(s)
     report = 0.0
-    numbered = sum(1 for line in lines if _NUMBERED.match(line))
+    numbered = sum(1 for line in lines if NUMBERED_PARAGRAPH.match(line))
     report += 2 if numbered >= 5 else 0
     report += 1.5 if re.search(r"^\s*(?:dear\s+\w|yours\s+(?:sincerely|faithfully))",
                                text, re.I | re.M) else 0
     report += 1 if re.search(r"\bcrown\s+copyright\b", text, re.I) else 0
-    report += 1 if sum(1 for line in lines if _PAGE_NUMBER.match(line)) >= 2 else 0
+    report += 1 if sum(1 for line in lines if PAGE_NUMBER_LINE.match(line)) >= 2 else 0
     return len(kinds) >= 2 and len(kinds) > report
 
 
 # ------------------------------------------------------------------------ report text
 
-_PAGE_NUMBER = re.compile(
-    r"^\s*(?:[-\u2013\u2014]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"
-    r"(?:\s*[-\u2013\u2014])?\s*$",
-    re.I,
-)
-_RULE_LINE = re.compile(r"^\s*[_\-\u2013\u2014=*.\u2026 ]{3,}\s*$")
-_NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
-_FOOTNOTE_LINE = re.compile(r"^\s*(?:\d{1,2}|\[\d{1,3}\]|\(\d{1,3}\))\s+[A-Z]")
-# A footnote number glued to the end of a word ("area1 "). Digits after capitals are
-# left alone: they are codes and postcodes ("WC2B", "KS2").
-_GLUED_NOTE = re.compile(r"\b([a-z]*[a-z]{3})(\d{1,2})(?=[\s.,;:)\]]|$)")
-_BRACKET_NOTE = re.compile(r"(?<=[A-Za-z.,;:)\u2019\u201d])\[\d{1,3}\]")
-_SUPERSCRIPT = re.compile(r"(?<=[A-Za-z.,;:)\u2019\u201d])[\u00b9\u00b2\u00b3\u2070-\u2079]+")
-_WORD_TOKEN = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)*\b")
 _HEADING_WORDS = 8
 _HEADING_CHARS = 70
 _SHORT_LINE_RATIO = 0.75  # of the wrap width: a line this short was broken on purpose
@@ -504,26 +472,26 @@ def _strip_footnote_markers(line: str, vocabulary: set[str]) -> str:
             return word
         return m.group(0)
 
-    line = _BRACKET_NOTE.sub("", line)
-    line = _SUPERSCRIPT.sub("", line)
-    return _GLUED_NOTE.sub(glued, line)
+    line = BRACKET_NOTE.sub("", line)
+    line = SUPERSCRIPT_NOTE.sub("", line)
+    return GLUED_NOTE.sub(glued, line)
 
 
 def _report_terminal(line: str) -> bool:
     s = line.rstrip()
-    return _ends_sentence(s) or bool(re.search(r"\([A-Z][a-z]+\)$", s))
+    return ends_sentence(s) or bool(re.search(r"\([A-Z][a-z]+\)$", s))
 
 
 def _heading_like(line: str) -> bool:
     s = line.strip()
     return (
         bool(s)
-        and _words(s) <= _HEADING_WORDS
+        and word_count(s) <= _HEADING_WORDS
         and len(s) <= _HEADING_CHARS
         and (s[0].isupper() or s[0].isdigit())
         and not _report_terminal(s)
         and not s.endswith((",", "-"))
-        and not _BULLET.match(s)
+        and not BULLET.match(s)
     )
 
 
@@ -536,12 +504,12 @@ def _heading_at(lines: list[str], i: int, end: int) -> bool:
     while j < end and _starts_lower(lines[j]):
         j += 1
     run = " ".join(line.strip() for line in lines[i:j])
-    return _words(run) <= 15 and not _report_terminal(run) and not run.endswith(",")
+    return word_count(run) <= 15 and not _report_terminal(run) and not run.endswith(",")
 
 
 def _starts_lower(line: str) -> bool:
     s = line.lstrip()
-    return bool(s) and s[0].islower() and not _BULLET.match(s)
+    return bool(s) and s[0].islower() and not BULLET.match(s)
 
 
 def _wrap_width(lines: Iterable[str]) -> int:
@@ -562,7 +530,7 @@ class _Paragraph:
     def add(self, line: str, sep: str) -> None:
         self.text += sep + line.strip()
         self.last = line
-        if self.heading and (_words(self.text) > 15 or _report_terminal(line)):
+        if self.heading and (word_count(self.text) > 15 or _report_terminal(line)):
             self.heading = False
 
 
@@ -574,11 +542,11 @@ def clean_report_text(text: str) -> str:
     rebuilt so each one is a single line, with a blank line between paragraphs: the
     chunker relies on that to keep numbered paragraphs whole.
     """
-    raw = _lines(text)
-    vocabulary = {w.lower() for w in _WORD_TOKEN.findall(text)}
+    raw = text_lines(text)
+    vocabulary = {w.lower() for w in COMPOUND_TOKEN.findall(text)}
     lines: list[str] = []
     for line in raw:
-        if _PAGE_NUMBER.match(line) or _RULE_LINE.match(line) or contact_kind(line) == "contact":
+        if PAGE_NUMBER_LINE.match(line) or RULE_LINE.match(line) or contact_kind(line) == "contact":
             lines.append("")
         else:
             lines.append(_strip_footnote_markers(line, vocabulary).rstrip())
@@ -603,7 +571,7 @@ def clean_report_text(text: str) -> str:
         nonlocal last_number
         paras.extend(furniture)
         furniture.clear()
-        m = _NUMBERED.match(line)
+        m = NUMBERED_PARAGRAPH.match(line)
         if m:
             last_number = int(m.group(1))
         paras.append(_Paragraph(line, heading))
@@ -624,12 +592,12 @@ def clean_report_text(text: str) -> str:
         s = line.strip()
         return (
             s[:1].isdigit()
-            and not _NUMBERED.match(s)
-            and not _FOOTNOTE_LINE.match(s)
+            and not NUMBERED_PARAGRAPH.match(s)
+            and not FOOTNOTE_LINE.match(s)
             and bool(re.search(r"[a-z]$", para.last.rstrip()))
         )
 
-    for start, end in _blocks(lines):
+    for start, end in line_blocks(lines):
         first = lines[start]
         if paras and continues(paras[-1], first):
             continue_with(paras[-1], first)
@@ -648,10 +616,10 @@ def clean_report_text(text: str) -> str:
             line, para = lines[i], paras[-1]
             prev = para.last
             heading = _heading_at(lines, i, end)
-            m = _NUMBERED.match(line)
-            if _BULLET.match(line):
+            m = NUMBERED_PARAGRAPH.match(line)
+            if BULLET.match(line):
                 last_line = para.text.rsplit("\n", 1)[-1]
-                if _BULLET.match(last_line) or para.text.endswith(":"):
+                if BULLET.match(last_line) or para.text.endswith(":"):
                     para.add(line, "\n")
                 else:
                     new_paragraph(line, False)
@@ -666,7 +634,7 @@ def clean_report_text(text: str) -> str:
                     para.add(line, "\n")
                 else:
                     new_paragraph(line, False)
-            elif line.startswith(" ") and _NUMBERED.match(para.text):
+            elif line.startswith(" ") and NUMBERED_PARAGRAPH.match(para.text):
                 para.add(line, " ")  # a new page inside a numbered paragraph
             elif (line.startswith(" ") and _report_terminal(prev)) or (
                 heading and _report_terminal(prev)

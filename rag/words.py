@@ -123,3 +123,165 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if e - s >= 25:
             cleaned.append((s, e))
     return cleaned
+
+
+# ------------------------------------------------------------------ lines of loaded text
+# What the loader's cleaners (rag/cleaning.py for report text, rag/webpage.py for saved
+# web pages, rag/pdf.py for PDF pages) judge a line by: its words, how it ends, whether
+# it is a page number, a rule, a bullet, a numbered paragraph, a contact line. Where
+# report-text cleaning and the PDF reader need different versions of one idea, both are
+# here side by side (PDF_ names are the PDF reader's), with the reason.
+
+TERMINAL_PUNCTUATION = (".", "!", "?", ";", ":", "\u2026")
+CLOSERS = "\"'\u2019\u201d)]"  # closing quotes and brackets, looked through at a line end
+ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)\s*\])\W*$")
+LINE_WORD = re.compile(r"[A-Za-z0-9\u2019']+")  # a word as the line-shape rules count them
+
+
+def word_count(line: str) -> int:
+    """How many words a line has, as the line-shape rules count them (LINE_WORD)."""
+    return len(LINE_WORD.findall(line))
+
+
+def ends_sentence(line: str) -> bool:
+    """Sentence-final punctuation, looking through closing quotes and brackets."""
+    core = line.rstrip().rstrip(CLOSERS)
+    return core.endswith(TERMINAL_PUNCTUATION) or bool(ELLIPSIS_END.search(line))
+
+
+def text_lines(text: str) -> list[str]:
+    """A text's lines whatever its line endings, no-break spaces made plain, right-stripped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    return [line.rstrip() for line in text.split("\n")]
+
+
+def line_blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """Half-open ranges of consecutive non-blank lines."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, line in enumerate([*lines, ""]):
+        if line.strip() and start is None:
+            start = i
+        elif not line.strip() and start is not None:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
+# Contact lines: a phone, email or web address, or an address ending in a postcode, with
+# the labels printed beside them ("T 0300 ...", "Email: ...").
+CONTACT_LABELS = frozenset(
+    "t tel telephone phone textphone minicom fax f m mobile e email e-mail w web website "
+    "direct dx switchboard".split()
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
+PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3} ?(?:\(0\) ?)?|0)\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
+POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
+
+# Page numbers. Report text is judged line by line anywhere on the page, so only an
+# arabic number, alone or as "Page 3 of 9" or "- 3 -", counts. The PDF reader asks only
+# about lines at a page's top or bottom edge, already stripped, where a roman numeral
+# ("iv") or a bracketed number is a page number too.
+PAGE_NUMBER_LINE = re.compile(
+    r"^\s*(?:[-\u2013\u2014]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"
+    r"(?:\s*[-\u2013\u2014])?\s*$",
+    re.I,
+)
+PDF_PAGE_NUMBER = re.compile(
+    r"(?i)^(?:page\s*)?[-–—(\[]?\s*(?:\d{1,4}|[ivxlc]{1,7})\s*[-–—)\]]?"
+    r"(?:\s*(?:of|/)\s*\d{1,4})?$"
+)
+# Rules. In report text a rule is three or more rule characters: a shorter run ("--",
+# "..") can be part of the text. A PDF line made only of such characters, of any length,
+# is drawn decoration: bullets have already been taken off it (PDF_BULLET_GLYPH).
+RULE_LINE = re.compile(r"^\s*[_\-\u2013\u2014=*.\u2026 ]{3,}\s*$")
+PDF_RULE_LINE = re.compile(r"^[\s_\-–—=.·*~]*$")
+# Numbered paragraphs. Report text has no layout to go by, so "12. " counts only before
+# a capital, quote or bracket, and the number is captured: the cleaner checks it follows
+# the previous one. The PDF reader also sees position and font, and takes sub-numbers
+# ("3.2") and "(3)" or "3)" as numbered paragraphs too.
+NUMBERED_PARAGRAPH = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
+PDF_NUMBERED = re.compile(r"^(?:\d{1,3}\.(?:\d{1,2}\.?)*|\(\d{1,3}\)|\d{1,3}\))\s+\S")
+# Bullets. In report text a list item starts with a glyph, a dash or a letter or roman
+# numeral in brackets ("(a) ", "iv) "), then a space. The PDF reader takes glyphs as
+# pypdf reads them, with or without a space (\x7f is how pypdf reads the bullet of a
+# standard-14 font written by reportlab; icon fonts use the private use area), and a
+# dash or asterisk before a space as a typed bullet; lettered items stay text there.
+BULLET = re.compile(r"^\s*(?:[-\u2013\u2022*\u25aa\u00b7\u25cf\u25e6]|\(?[a-z]\)|\(?[ivx]+\))\s+")
+PDF_BULLET_GLYPH = re.compile(r"^[•●▪■◦○‣⁃∙·\x7f\u2023\u25aa\u25cf\ue000-\uf8ff]\s*")
+PDF_ASCII_BULLET = re.compile(r"^[-–*]\s+(?=\S)")
+# Where a PDF line ends a sentence. Unlike ends_sentence, a colon does not: the PDF
+# reader treats a line ending in ":" as a lead-in to what follows, and an address label
+# ("Telephone:") keeps its short, unpunctuated shape.
+PDF_SENTENCE_END = re.compile(r"[.!?;]['’\")\]]*$")
+
+# Footnotes in report text: a footnote line, and markers left in the prose as "[3]", a
+# superscript digit, or a number glued to a word's end ("area1"; digits after capitals
+# are codes and postcodes, "WC2B", "KS2", and left alone).
+FOOTNOTE_LINE = re.compile(r"^\s*(?:\d{1,2}|\[\d{1,3}\]|\(\d{1,3}\))\s+[A-Z]")
+GLUED_NOTE = re.compile(r"\b([a-z]*[a-z]{3})(\d{1,2})(?=[\s.,;:)\]]|$)")
+BRACKET_NOTE = re.compile(r"(?<=[A-Za-z.,;:)\u2019\u201d])\[\d{1,3}\]")
+SUPERSCRIPT_NOTE = re.compile(r"(?<=[A-Za-z.,;:)\u2019\u201d])[\u00b9\u00b2\u00b3\u2070-\u2079]+")
+
+# How a document spells its words, to decide a hyphen at a line end (mend_hyphen).
+# Report text counts ASCII words and whole compounds ("multi-agency-led"); the PDF reader
+# counts words of letters in any script (SPELLED_WORD, also its test that a page has any
+# text at all) and the two-part compounds among them.
+COMPOUND_TOKEN = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)*\b")
+SPELLED_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+SPELLED_COMPOUND = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
+# The word before a line-end hyphen and the word after it. The PDF reader looks at the
+# last part only ("agen-" + "cy"), matching its two-part counts; report text looks at
+# the whole compound ("multi-agen-" + "cy"), matching COMPOUND_TOKEN, in ASCII letters.
+HYPHEN_END = re.compile(r"(\w+)[-\u2010]$")
+WORD_START = re.compile(r"[^\W\d_]+")
+COMPOUND_HYPHEN_END = re.compile(r"([A-Za-z]+(?:-[A-Za-z]+)*)-$")
+ASCII_WORD_START = re.compile(r"[A-Za-z]+")
+# "16- and 17-year-olds": a hyphen before these words is suspended, not a break.
+SUSPENDED_HYPHEN = frozenset({"and", "or", "to", "nor"})
+
+
+def mend_hyphen(
+    left: str,
+    right: str,
+    spellings: dict[str, int],
+    *,
+    head: re.Pattern[str] = HYPHEN_END,
+    tail: re.Pattern[str] = WORD_START,
+    suspended: frozenset[str] = SUSPENDED_HYPHEN,
+    hyphen_if_seen: bool = False,
+) -> str:
+    """Join two wrapped lines of a paragraph, mending a word hyphenated across them.
+
+    "assess-" + "ment" is one word when the document spells "assessment" elsewhere;
+    otherwise the hyphen belongs to a compound ("multi-" + "agency") and stays. A soft
+    hyphen always goes. A suspended hyphen ("16- and"), or a line that does not end in
+    a hyphenated word, is joined with a space.
+
+    ``spellings`` counts the document's words, solid and hyphenated, casefolded (a
+    Counter). When it spells the word both ways, the more frequent spelling wins and a
+    tie goes solid; with ``hyphen_if_seen``, any hyphenated spelling keeps the hyphen.
+    The PDF reader uses the defaults. Report-text cleaning passes its own ``head`` and
+    ``tail`` (see COMPOUND_HYPHEN_END), no suspended words and ``hyphen_if_seen``: its
+    rule before the two were merged, kept so its output did not change.
+    """
+    left, right = left.rstrip(), right.strip()
+    if left.endswith("\u00ad"):
+        return left[:-1] + right
+    found_head, found_tail = head.search(left), tail.match(right)
+    if not found_head or not found_tail:
+        return f"{left} {right}"
+    first, second = found_head.group(1), found_tail.group(0)
+    if second.casefold() in suspended:
+        return f"{left} {right}"
+    hyphenated = f"{first}-{second}".casefold()
+    solid = spellings.get(hyphenated.replace("-", ""), 0)
+    compound = spellings.get(hyphenated, 0)
+    if hyphen_if_seen:
+        one_word = solid > 0 and not compound
+    else:
+        one_word = solid > 0 and solid >= compound
+    if one_word and not first.isdigit():
+        return left[:-1] + right
+    return left[:-1] + "-" + right
