@@ -127,6 +127,7 @@ def test_page_shows_the_index_and_answers_from_the_reports(
     assert RHI_EVIDENCE in shown, shown[:2000]
 
 
+@pytest.mark.model  # the page indexes the letter with the model itself
 def test_first_start_without_an_index_builds_it(
     tmp_path: Path, page_env,  # noqa: ANN001
 ) -> None:
