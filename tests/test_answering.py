@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag import store
-from rag.answering import Assistant, asked_words, is_open
+from rag.answering import Assistant
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.retrieval import Retriever
@@ -72,18 +72,6 @@ def test_an_index_without_sentence_vectors_still_answers_the_same(
     assert counting.calls[0] == 1 and sum(counting.calls[1:]) > 10  # sentences, embedded now
 
 
-def test_open_questions_get_a_longer_answer_than_questions_of_fact() -> None:
-    for question in ("What did inspectors say about return home interviews?",
-                     "How did thresholds change between the 2016 inspection and the 2017 visit?",
-                     "How well does Birmingham handle CSE?",
-                     "What happens when kids go missing from home or care?"):
-        assert is_open(question), question
-    for question in ("How many domestic abuse referrals were in the backlog?",
-                     "When did the 2017 monitoring visit take place?",
-                     "What is an IRO?", "Who is the chief executive of the trust?"):
-        assert not is_open(question), question
-
-
 def test_a_headline_that_repeats_the_document_title_is_not_quoted(
     built_index: Settings, embedder: Embedder
 ) -> None:
@@ -93,14 +81,9 @@ def test_a_headline_that_repeats_the_document_title_is_not_quoted(
     result = assistant.answer(
         "What did the fifth monitoring visit find about children in long-term care?")
     assert not result.abstained and result.citations
-    titles = {c.title for c in result.citations}
+    titles = {c.doc.title for c in result.citations}
     assert "Monitoring visit finds uneven progress being made at children’s trust" in titles
     assert not {c.quote.strip() for c in result.citations} & titles
-
-
-def test_the_question_frame_is_not_its_subject_but_inspectors_can_be() -> None:
-    assert asked_words("What did inspectors say about care leavers?") == {"care", "leavers"}
-    assert "inspectors" in asked_words("Who were the inspectors on the 2017 visit?")
 
 
 def test_a_question_about_the_inspectors_themselves_is_answered_with_their_names(

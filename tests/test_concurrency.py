@@ -23,6 +23,7 @@ import pytest
 
 from rag import store
 from rag.config import Settings
+from rag.query import understand
 from rag.retrieval import Retriever
 from tests.test_indexing import assert_consistent
 
@@ -43,7 +44,7 @@ MIN_QUERIES_IN_PROCESS = 80
 # shared by the threads here and the second process (exec'd there).
 CHECK = '''
 def check(retriever, question):
-    hits = retriever.search(question, k=5)
+    hits = retriever.search(understand(question, lexicon=retriever.reader), k=5)
     reader = retriever.reader
     gen = reader.generation
     assert store.generation(reader.conn) == gen, "the read view moved during the search"
@@ -56,7 +57,7 @@ def check(retriever, question):
         "SELECT source, content_hash FROM documents"))
     return gen, docs
 '''
-namespace: dict = {"store": store, "faiss": faiss}
+namespace: dict = {"store": store, "faiss": faiss, "understand": understand}
 exec(CHECK, namespace)  # noqa: S102 - the same source runs in the second process
 check = namespace["check"]
 
@@ -66,6 +67,7 @@ from pathlib import Path
 import faiss
 from rag import store
 from rag.config import load_settings
+from rag.query import understand
 from rag.retrieval import Retriever
 {CHECK}
 settings = load_settings(env={{}}, index_dir=Path(sys.argv[1]))

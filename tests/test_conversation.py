@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rag.answering import NOT_COVERED, Answer, Citation
+from rag.answering import NOT_COVERED
 from rag.conversation import Turn, export_name, history, to_markdown
-from rag.retrieval import Filters, Hit
+from rag.records import Answer, Citation, DocumentRef, Filters, Passage
 
 WHEN = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
 
 
-def cited(n: int, quote: str, label: str = "paragraph 112") -> Citation:
-    return Citation(n=n, chunk_id=n, doc_id="2016.txt", title="Children’s services",
-                    source="2016.txt", date="2016", kind="inspection report", page=None,
-                    paragraph=112, label=label, quote=quote, text=quote)
+REPORT = DocumentRef("2016.txt", "Children’s services", "2016.txt", "2016", "inspection report")
+
+
+def cited(n: int, quote: str, page: int | None = None) -> Citation:
+    """Cited at paragraph 112, or on a page when one is given."""
+    passage = Passage(chunk_id=n, doc=REPORT, page=page,
+                      paragraph=None if page else 112, section=None, text=quote)
+    return Citation(n=n, passage=passage, quote=quote)
 
 
 def test_export_lists_questions_answers_and_citations() -> None:
     answer = Answer("What about RHIs?", "The report says: RHIs are rare. [1] Most are late. [2]",
-                    False, [cited(1, "RHIs are rare."), cited(2, "Most are late.", "page 4")])
+                    False, [cited(1, "RHIs are rare."), cited(2, "Most are late.", page=4)])
     turn = Turn("What about RHIs?", answer, Filters(kinds=("inspection report",)))
     text = to_markdown([turn], WHEN)
     assert text.startswith("# Inspection reports Q&A: conversation\n\nExported 2024-05-01 09:30")
@@ -33,9 +37,10 @@ def test_export_lists_questions_answers_and_citations() -> None:
 
 
 def test_export_of_a_declined_question_names_the_closest_passages() -> None:
-    hit = Hit(chunk_id=3, doc_id="l.txt", title="Letter", source="l.txt", date="2017",
-              kind="monitoring letter", page=None, paragraph=None, section=None, score=0.1,
-              text="Caseloads are lower.")
+    hit = Passage(chunk_id=3, doc=DocumentRef("l.txt", "Letter", "l.txt", "2017",
+                                              "monitoring letter"),
+                  page=None, paragraph=None, section=None, text="Caseloads are lower.",
+                  score=0.1)
     answer = Answer("Manchester?", NOT_COVERED, True, closest=[hit],
                     notice="No indexed document mentions Manchester.")
     text = to_markdown([Turn("What about Manchester?", answer)], WHEN)

@@ -37,6 +37,7 @@ from rag import store
 from rag.config import Settings
 from rag.documents import file_hash
 from rag.indexing import CRASH_ENV
+from rag.query import understand
 from rag.retrieval import Retriever
 from tests.conftest import settings_for
 
@@ -108,7 +109,7 @@ def check_after_crash(settings: Settings, probes: dict[str, tuple[int, str]], em
         assert set(UNTOUCHED) | {CHANGED} <= sources, label
         retriever = Retriever(settings, embedder=embedder, reader=reader)
         for source, (chunk_id, phrase) in probes.items():
-            hits = retriever.search(phrase, k=10)
+            hits = retriever.search(understand(phrase, lexicon=reader), k=10)
             assert chunk_id in [h.chunk_id for h in hits], (label, source)
         return sources
     finally:

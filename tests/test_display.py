@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from rag.answering import Answer, Citation
 from rag.config import Settings
 from rag.display import (
     DocumentView,
@@ -32,7 +31,7 @@ from rag.display import (
     sources_for,
     whole_lines,
 )
-from rag.retrieval import Filters, Hit
+from rag.records import Answer, Citation, DocumentRef, Filters, Passage
 from rag.store import IndexStatus
 
 HOSTILE = ("<script>window.__pwned=1</script> <b>bold</b> [click](javascript:alert(1)) "
@@ -131,11 +130,15 @@ def test_markers_glued_to_words_still_turn_bold() -> None:
 
 # ------------------------------------------------------------------------------- sources
 
-def citation(n: int, chunk_id: int, quote: str, text: str, label: str = "paragraph 56",
+REPORT = DocumentRef("r.txt", "Report", "r.txt", "2016", "inspection report")
+
+
+def citation(n: int, chunk_id: int, quote: str, text: str, page: int | None = None,
              ) -> Citation:
-    return Citation(n=n, chunk_id=chunk_id, doc_id="r.txt", title="Report", source="r.txt",
-                    date="2016", kind="inspection report", page=None, paragraph=56,
-                    label=label, quote=quote, text=text)
+    """Cited at paragraph 56, or on a page when one is given."""
+    passage = Passage(chunk_id=chunk_id, doc=REPORT, page=page,
+                      paragraph=None if page else 56, section=None, text=text)
+    return Citation(n=n, passage=passage, quote=quote)
 
 
 def test_citations_of_one_passage_are_one_source() -> None:
@@ -143,7 +146,7 @@ def test_citations_of_one_passage_are_one_source() -> None:
     answer = Answer("q", "a", False, [
         citation(1, 7, "Interviews are rare.", text),
         citation(2, 7, "This means risks are unknown.", text),
-        citation(3, 9, "Something else.", "Something else.", label="page 3"),
+        citation(3, 9, "Something else.", "Something else.", page=3),
     ])
     refs = sources_for(answer)
     assert [r.numbers for r in refs] == [[1, 2], [3]]
@@ -154,9 +157,9 @@ def test_citations_of_one_passage_are_one_source() -> None:
 
 
 def test_an_abstained_answer_shows_its_closest_passages() -> None:
-    hit = Hit(chunk_id=3, doc_id="l.txt", title="Letter", source="l.txt", date=None,
-              kind="news article", page=None, paragraph=None, section="Letter", score=0.1,
-              text="Letter\nMr Colin Diamond CBE Corporate Director Children and Young People")
+    hit = Passage(chunk_id=3, doc=DocumentRef("l.txt", "Letter", "l.txt", None, "news article"),
+                  page=None, paragraph=None, section="Letter", score=0.1,
+                  text="Letter\nMr Colin Diamond CBE Corporate Director Children and Young People")
     refs = sources_for(Answer("q", "not covered", True, closest=[hit]))
     assert len(refs) == 1 and refs[0].numbers == []
     assert refs[0].heading == ("Letter · undated · news article · \u201cMr Colin Diamond CBE "
@@ -183,7 +186,7 @@ def test_document_view_parts_put_the_passage_in_the_middle() -> None:
     text = "Title\n\n1. First.\n\n2. Second, cited here.\n\n3. Third."
     start = text.index("2.")
     end = text.index("here.") + 5
-    view = DocumentView("d", "T", None, "document", "d.txt", text, (start, end),
+    view = DocumentView(DocumentRef("d", "T", "d.txt", None, "document"), text, (start, end),
                         [(text.index("cited"), end)])
     before, passage, after = view.parts()
     assert before.startswith("Title") and "1\\. First" in before
@@ -202,8 +205,9 @@ def test_document_view_opens_the_indexed_document_at_the_cited_paragraph(
     with closing(store.connect(built_index.index_dir, readonly=True)) as conn:
         row = conn.execute("SELECT c.id, c.text FROM chunks c WHERE c.paragraph = 112").fetchone()
     quote = "Return home interviews (RHIs) are only being completed for a minority of children"
-    ref = SourceRef([4], row["id"], "2016_ofsted_inspection-report.txt", "T", "s", "2016",
-                    "inspection report", "paragraph 112", row["text"], [quote])
+    doc = DocumentRef("2016_ofsted_inspection-report.txt", "T", "s", "2016", "inspection report")
+    ref = SourceRef([4], Passage(chunk_id=row["id"], doc=doc, page=None, paragraph=112,
+                                 section=None, text=row["text"]), [quote])
     view = document_view(built_index.index_dir, ref)
     assert view is not None and view.passage is not None
     assert view.text[view.passage[0]:].startswith("112. Services for children missing")
@@ -213,7 +217,9 @@ def test_document_view_opens_the_indexed_document_at_the_cited_paragraph(
     assert len(before) > 10_000 and len(after) > 1_000
     assert ":orange-background[Return home interviews" in passage
 
-    gone = SourceRef([1], 1, "no-such-doc.txt", "T", "s", None, "document", "", "x")
+    gone = SourceRef([1], Passage(chunk_id=1, doc=DocumentRef("no-such-doc.txt", "T", "s", None,
+                                                              "document"),
+                                  page=None, paragraph=None, section=None, text="x"))
     assert document_view(built_index.index_dir, gone) is None
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering import Answer, Citation
 from rag.feedback import (
     DOWN,
     FEEDBACK_NAME,
@@ -17,12 +16,14 @@ from rag.feedback import (
     read_all,
     record,
 )
+from rag.records import Answer, Citation, DocumentRef, Passage
 
 
 def an_answer() -> Answer:
-    cited = Citation(n=1, chunk_id=5, doc_id="r.txt", title="Report", source="r.txt",
-                     date="2016", kind="inspection report", page=None, paragraph=112,
-                     label="paragraph 112", quote="RHIs are rare.", text="112. RHIs are rare.")
+    doc = DocumentRef("r.txt", "Report", "r.txt", "2016", "inspection report")
+    passage = Passage(chunk_id=5, doc=doc, page=None, paragraph=112, section=None,
+                      text="112. RHIs are rare.")
+    cited = Citation(n=1, passage=passage, quote="RHIs are rare.")
     return Answer("What about RHIs?", "The report says: RHIs are rare. [1]", False, [cited])
 
 

@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from rag.answering import Answer, Citation
 from rag.evaluation import (
     Evaluation,
     QuestionResult,
@@ -30,6 +29,7 @@ from rag.metrics import (
     recall_at,
     reciprocal_rank,
 )
+from rag.records import Answer, Citation, DocumentRef, Passage
 from rag.report import problems, render_report, shortfall, worst
 from rag.systems import Response, fixed_chunks
 
@@ -183,9 +183,9 @@ def test_worst_ranks_by_shortfall_and_says_what_went_wrong() -> None:
 
 
 def citation(n: int, text: str, quote: str) -> Citation:
-    return Citation(n=n, chunk_id=n, doc_id="d", title="T", source="s.txt", date="2016",
-                    kind="inspection report", page=None, paragraph=n, label=f"paragraph {n}",
-                    quote=quote, text=text)
+    doc = DocumentRef("d", "T", "s.txt", "2016", "inspection report")
+    passage = Passage(chunk_id=n, doc=doc, page=None, paragraph=n, section=None, text=text)
+    return Citation(n=n, passage=passage, quote=quote)
 
 
 def test_score_response_scores_an_answer_and_a_decline_by_the_same_rules() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from rag.config import Settings
 from rag.embedding import Embedder, ModelError, resolve_model_path
+from rag.query import understand
 from rag.reranking import Reranker, rerank
 from rag.retrieval import Retriever
 from tests.conftest import settings_for
@@ -45,8 +46,11 @@ def test_a_configured_cross_encoder_orders_the_top_candidates(
     settings = settings_for(built_index.index_dir.parent, reranker_path=str(path),
                             rerank_candidates=10)
     reranked = Retriever(settings, embedder=embedder)
-    hits = reranked.search(QUESTION, k=10, diversify=False)
+    hits = reranked.search(understand(QUESTION, lexicon=reranked.reader), k=10,
+                           diversify=False)
     scores = reranked.reranker.scores(QUESTION, [h.text for h in hits])
     assert list(scores) == sorted(scores, reverse=True)
-    plain = Retriever(built_index, embedder=embedder).search(QUESTION, k=10, diversify=False)
+    plain_retriever = Retriever(built_index, embedder=embedder)
+    plain = plain_retriever.search(understand(QUESTION, lexicon=plain_retriever.reader), k=10,
+                                   diversify=False)
     assert {h.chunk_id for h in hits} == {h.chunk_id for h in plain}  # same candidates

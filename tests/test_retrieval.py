@@ -6,20 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answering import Assistant, contextualise
+from rag import scope
+from rag.answering import Assistant
 from rag.config import Settings
 from rag.glossary import expand_query, mine_acronyms, spell_out, typed_acronyms
-from rag.retrieval import (
-    STOPWORDS,
-    Filters,
-    Retriever,
-    fts_query,
-    interleave,
-    mmr,
-    rrf,
-    topic_of,
-    year_scopes,
-)
+from rag.query import Query, contextualise, topic_of, understand
+from rag.records import Filters
+from rag.retrieval import Retriever, interleave, mmr, rrf
+from rag.store import fts_query
+from rag.words import STOPWORDS
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
@@ -74,10 +69,11 @@ def test_an_undefined_acronym_is_spelled_out_only_by_a_clear_winner() -> None:
 
 
 def test_year_scopes_and_topic() -> None:
-    scopes = year_scopes("between the 2016 inspection and the 2017 visit", Filters())
+    scopes = scope.year_scopes(understand("between the 2016 inspection and the 2017 visit"),
+                               Filters())
     assert [(s.date_from, s.date_to) for s in scopes] == [
         ("2016-01-01", "2016-12-31"), ("2017-01-01", "2017-12-31")]
-    assert year_scopes("in 2016", Filters(date_from="2012-01-01")) == []
+    assert scope.year_scopes(understand("in 2016"), Filters(date_from="2012-01-01")) == []
     assert topic_of("How did thresholds change between the 2016 inspection and the 2017 "
                     "monitoring visit?") == "How did thresholds the and the ?"
     assert topic_of("What did the 2016 inspection say?") == "What did the 2016 inspection say?"
@@ -108,8 +104,12 @@ def assistant(built_index: Settings, retriever: Retriever) -> Assistant:
     return Assistant(built_index, retriever=retriever)
 
 
+def ask(retriever: Retriever, question: str) -> Query:
+    return understand(question, lexicon=retriever.reader)
+
+
 def test_acronym_query_finds_the_expanded_wording(retriever: Retriever) -> None:
-    hits = retriever.search("What about RHIs?", k=5)
+    hits = retriever.search(ask(retriever, "What about RHIs?"), k=5)
     assert any("return home interview" in h.text.lower() for h in hits)
 
 
@@ -118,9 +118,11 @@ def test_an_acronym_the_reports_never_write_finds_their_wording(
 ) -> None:
     # The corpus never writes "CSE" nor defines it; it writes "child sexual exploitation".
     question = "How well does Birmingham handle CSE?"
-    assert not retriever.in_passages("CSE")
-    assert "child sexual exploitation" in retriever.dense_text(question)
-    hits = retriever.search(question, k=5)
+    assert not retriever.reader.in_passages("CSE")
+    query = ask(retriever, question)
+    assert "child sexual exploitation" in query.dense_text
+    assert [(a.short, a.spelled) for a in query.acronyms] == [("CSE", True)]
+    hits = retriever.search(query, k=5)
     assert "child sexual exploitation" in hits[0].text.lower()
     # It is not a subject the reports never mention either.
     answer = assistant.answer("What did inspectors say about CSE?")
@@ -129,44 +131,49 @@ def test_an_acronym_the_reports_never_write_finds_their_wording(
     # The reading is shown, so a wrong one can be noticed and rephrased.
     assert "\u201cCSE\u201d was read as \u201cchild sexual exploitation\u201d" in answer.notice
     # An acronym the passages do not clearly spell out is left as typed.
-    assert retriever.dense_text("What about LAC reviews?") == "What about LAC reviews?"
+    assert ask(retriever, "What about LAC reviews?").dense_text == "What about LAC reviews?"
 
 
 def test_filters_apply_inside_retrieval(retriever: Retriever) -> None:
-    question = "What did inspectors say about thresholds?"
+    question = ask(retriever, "What did inspectors say about thresholds?")
     letters = retriever.search(question, k=10, filters=Filters(kinds=("monitoring letter",)))
-    assert letters and {h.kind for h in letters} == {"monitoring letter"}
+    assert letters and {h.doc.kind for h in letters} == {"monitoring letter"}
     # A filter chosen before ranking still fills k slots when the document has them.
-    assert len(letters) == min(10, retriever.conn.execute(
-        "SELECT count(*) FROM chunks c JOIN documents d USING (doc_id)"
-        " WHERE d.kind = 'monitoring letter'").fetchone()[0])
+    assert len(letters) == min(10, len(retriever.reader.allowed_ids(
+        Filters(kinds=("monitoring letter",)))))
     dated = retriever.search(question, k=10, filters=Filters(date_from="2017-01-01"))
-    assert dated and all(h.date and h.date >= "2017" for h in dated)
-    one = retriever.search(question, k=10, filters=Filters(doc_ids=(letters[0].doc_id,)))
-    assert {h.doc_id for h in one} == {letters[0].doc_id}
+    assert dated and all(h.doc.date and h.doc.date >= "2017" for h in dated)
+    one = retriever.search(question, k=10, filters=Filters(doc_ids=(letters[0].doc.doc_id,)))
+    assert {h.doc.doc_id for h in one} == {letters[0].doc.doc_id}
+    # Each search alone filters too. Social workers are in every document: unfiltered,
+    # each list has other kinds; filtered, it has news passages, and only those.
+    staff = ask(retriever, "What did inspectors say about social workers?")
     for mode in ("dense", "bm25"):
-        hits = retriever.search(question, k=5, mode=mode,
-                                filters=Filters(kinds=("news article",)))
-        assert {h.kind for h in hits} <= {"news article"}
+        unfiltered = retriever.search(staff, k=5, mode=mode)
+        assert {h.doc.kind for h in unfiltered} - {"news article"}, (mode, unfiltered)
+        hits = retriever.search(staff, k=5, mode=mode, filters=Filters(kinds=("news article",)))
+        assert hits, f"{mode}: nothing found among the news articles"
+        assert {h.doc.kind for h in hits} == {"news article"}, (mode, hits)
 
 
 def test_a_comparison_across_years_gets_both_documents(retriever: Retriever) -> None:
-    hits = retriever.search("How did the application of thresholds change between the 2016 "
-                            "inspection and the 2017 monitoring visit?", k=5)
-    assert {h.date[:4] for h in hits if h.date} >= {"2016", "2017"}
+    hits = retriever.search(ask(retriever, "How did the application of thresholds change "
+                                "between the 2016 inspection and the 2017 monitoring visit?"),
+                            k=5)
+    assert {h.doc.date[:4] for h in hits if h.doc.date} >= {"2016", "2017"}
 
 
 def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retriever) -> None:
     # Paragraph 53 covers several things about looked-after children; one sentence says
     # return home interviews are not routinely offered to them. Its chunk vector is
     # diluted by the rest; its best sentence is not.
-    question = "Are return home interviews offered to children looked after?"
-    vector = retriever.embedder.encode([retriever.dense_text(question)])[0]
+    query = ask(retriever, "Are return home interviews offered to children looked after?")
+    vector = retriever.embedder.encode([query.dense_text])[0]
     dense = [i for i, _ in retriever.dense(vector, 50, None)]
-    sparse = [i for i, _ in retriever.bm25(retriever.query_text(question), 50, Filters())]
+    sparse = [i for i, _ in retriever.reader.bm25(query.bm25_text, 50, Filters())]
     by_sentence = retriever.by_best_sentence(dense + sparse, vector)
     assert len(by_sentence) == len(set(dense + sparse))
-    texts = retriever._texts(by_sentence)
+    texts = retriever.reader.texts(by_sentence)
     target = next(i for i in dense if "not routinely offered" in texts[i])
     assert by_sentence.index(target) < dense.index(target)
     assert by_sentence.index(target) < 3
@@ -175,21 +182,24 @@ def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retr
 def test_a_visit_named_by_its_place_in_the_series_narrows_the_search_to_it(
     retriever: Retriever,
 ) -> None:
-    question = "What did the fourth monitoring visit find about children coming into care?"
-    fourth = retriever.ordinal_documents(question)["fourth monitoring visit"]
+    reader = retriever.reader
+    question = ask(retriever, "What did the fourth monitoring visit find about children "
+                              "coming into care?")
+    fourth = scope.ordinal_documents(question, reader)["fourth monitoring visit"]
     assert fourth == ["children-first_fourth-monitoring-visit.txt"]
-    assert retriever.scopes(question, Filters()) == (Filters(doc_ids=tuple(fourth)), [])
-    assert {h.doc_id for h in retriever.search(question, k=5)} == set(fourth)
+    assert scope.scopes(question, Filters(), reader) == (Filters(doc_ids=tuple(fourth)), [])
+    assert {h.doc.doc_id for h in retriever.search(question, k=5)} == set(fourth)
     # Named beside a year, the visit gets a list of its own and the year keeps its own.
-    both = "How did support for care leavers compare in 2016 and at the fifth monitoring visit?"
-    main, narrower = retriever.scopes(both, Filters())
+    both = ask(retriever, "How did support for care leavers compare in 2016 and at the fifth "
+                          "monitoring visit?")
+    main, narrower = scope.scopes(both, Filters(), reader)
     assert main == Filters()
     assert Filters(doc_ids=("community-care_fifth-monitoring-visit.txt",)) in narrower
-    assert {h.doc_id for h in retriever.search(both, k=5)} >= {
+    assert {h.doc.doc_id for h in retriever.search(both, k=5)} >= {
         "community-care_fifth-monitoring-visit.txt", "2016_ofsted_inspection-report.txt"}
     # A filter that already names documents is the user's choice and is not changed.
     chosen = Filters(doc_ids=("2016_ofsted_inspection-report.txt",))
-    assert retriever.scopes(question, chosen) == (chosen, [])
+    assert scope.scopes(question, chosen, reader) == (chosen, [])
 
 
 def test_out_of_scope_names_and_years_are_declined_with_a_reason(assistant: Assistant) -> None:
@@ -200,8 +210,11 @@ def test_out_of_scope_names_and_years_are_declined_with_a_reason(assistant: Assi
     sixth = assistant.answer("What did the sixth monitoring visit find?")
     assert sixth.abstained and "sixth monitoring visit" in (sixth.notice or "")
     # Names, years and visits the corpus has are not declined.
-    assert assistant.out_of_scope("What did Ofsted say about Birmingham in 2016?") is None
-    assert assistant.out_of_scope("What did the fifth monitoring visit find?") is None
+    retriever = assistant.retriever
+    for known in ("What did Ofsted say about Birmingham in 2016?",
+                  "What did the fifth monitoring visit find?"):
+        assert scope.out_of_scope(assistant.understand(known), retriever.reader, [],
+                                  retriever.embedder, 0.75) is None, known
 
 
 def test_a_subject_the_reports_never_mention_is_declined_naming_the_word(
@@ -214,10 +227,12 @@ def test_a_subject_the_reports_never_mention_is_declined_naming_the_word(
     # to "children" for the model. A word the index has is never questioned.
     kids = assistant.answer("What did inspectors say about kids who go missing from care?")
     assert not kids.abstained, kids.notice
-    assert retriever.unmentioned_subject_words(
-        "What did inspectors say about return home interviews?", []) == []
-    assert retriever.unmentioned_subject_words(
-        "What did inspectors say about restraint?", []) == ["restraint"]
+    def unmentioned(question: str) -> list[str]:
+        return scope.unmentioned_subject_words(ask(retriever, question), retriever.reader, [],
+                                               retriever.embedder, 0.75)
+
+    assert unmentioned("What did inspectors say about return home interviews?") == []
+    assert unmentioned("What did inspectors say about restraint?") == ["restraint"]
 
 
 def test_a_question_asking_for_a_figure_the_reports_do_not_give_is_declined(

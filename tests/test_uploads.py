@@ -190,7 +190,7 @@ def test_ingest_indexes_new_files_and_they_are_answerable_at_once(
     # The same (cached) Assistant sees the new generation without being rebuilt.
     answer = assistant.answer(question)
     assert not answer.abstained, answer.notice
-    assert any(c.doc_id == "Sampleshire_letter.txt" for c in answer.citations)
+    assert any(c.doc.doc_id == "Sampleshire_letter.txt" for c in answer.citations)
 
 
 @pytest.mark.slow

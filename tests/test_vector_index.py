@@ -16,7 +16,9 @@ from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.indexing import sync
-from rag.retrieval import Filters, Retriever
+from rag.query import understand
+from rag.records import Filters
+from rag.retrieval import Retriever
 from tests.conftest import settings_for
 
 QUESTION = "What did inspectors say about return home interviews?"
@@ -83,14 +85,14 @@ def test_hnsw_deletion_leaves_tombstones_that_are_never_returned(
     settings = hnsw_copy
     retriever = Retriever(settings, embedder=embedder)
     before = retriever.reader.faiss.ntotal
-    gone = {r[0] for r in retriever.conn.execute(
+    gone = {r[0] for r in retriever.reader.conn.execute(
         "SELECT c.id FROM chunks c JOIN documents d USING (doc_id) WHERE d.source = ?",
         (SMALL,))}
     assert gone
     (settings.corpus_dir / SMALL).unlink()
     report = sync(settings, embedder=embedder)
     assert report.removed == [SMALL]
-    hits = retriever.search(QUESTION, k=10)
+    hits = retriever.search(understand(QUESTION, lexicon=retriever.reader), k=10)
     # The graph was not rebuilt: the removed ids are still in it, as tombstones ...
     assert retriever.reader.faiss.ntotal == before
     assert set(retriever.reader.dead.tolist()) == gone
@@ -98,7 +100,7 @@ def test_hnsw_deletion_leaves_tombstones_that_are_never_returned(
     vector = embedder.encode([QUESTION])[0]
     assert not {c for c, _ in retriever.dense(vector, before, None)} & gone
     assert hits and not {h.chunk_id for h in hits} & gone
-    assert all(h.source != SMALL for h in hits)
+    assert all(h.doc.source != SMALL for h in hits)
 
 
 def test_hnsw_is_rebuilt_once_tombstones_pass_a_tenth(hnsw_copy: Settings,
@@ -115,10 +117,10 @@ def test_a_narrow_filter_on_hnsw_is_searched_exactly(hnsw_built: Settings,
                                                      embedder: Embedder) -> None:
     retriever = Retriever(hnsw_built, embedder=embedder)
     letters = Filters(kinds=("monitoring letter",))
-    allowed = retriever.allowed_ids(letters)
+    allowed = retriever.reader.allowed_ids(letters)
     vector = embedder.encode([QUESTION])[0]
     found = retriever.dense(vector, 5, allowed)
-    stored = store.all_vectors(retriever.conn, embedder.dimension)
+    stored = store.all_vectors(retriever.reader.conn, embedder.dimension)
     scores = {int(i): float(v @ vector) for i, v in zip(*stored, strict=True)}
     best = sorted((int(i) for i in allowed), key=lambda i: -scores[i])[:5]
     assert [c for c, _ in found] == best

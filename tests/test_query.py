@@ -1,0 +1,89 @@
+"""Reading a question once: what it asks, about what, in which documents. No model."""
+
+from __future__ import annotations
+
+from rag.query import asked_words, understand
+
+
+class Lexicon:
+    """A stand-in for the index's words (the real IndexReader is tested in
+    test_retrieval.py): a defined glossary and a few passages, as plain data."""
+
+    def __init__(self, glossary: list[tuple[str, str]], passages: list[str]) -> None:
+        self._glossary, self.passages = glossary, passages
+
+    def glossary(self) -> list[tuple[str, str]]:
+        return self._glossary
+
+    def in_passages(self, word: str) -> bool:
+        return any(word.lower() in p.lower().split() for p in self.passages)
+
+    def initial_phrases(self, acronym: str) -> list[str]:
+        return self.passages
+
+
+LEXICON = Lexicon([("RHI", "return home interviews")],
+                  ["Work on child sexual exploitation is weak."] * 3 + ["The LAC team met."])
+
+
+def test_open_questions_are_told_from_questions_of_fact() -> None:
+    for question in ("What did inspectors say about return home interviews?",
+                     "How did thresholds change between the 2016 inspection and the 2017 visit?",
+                     "How well does Birmingham handle CSE?",
+                     "What happens when kids go missing from home or care?"):
+        assert understand(question).open, question
+    for question in ("How many domestic abuse referrals were in the backlog?",
+                     "When did the 2017 monitoring visit take place?",
+                     "What is an IRO?", "Who is the chief executive of the trust?"):
+        assert not understand(question).open, question
+
+
+def test_the_question_frame_is_not_its_subject_but_inspectors_can_be() -> None:
+    assert asked_words("What did inspectors say about care leavers?") == {"care", "leavers"}
+    assert "inspectors" in asked_words("Who were the inspectors on the 2017 visit?")
+
+
+def test_years_visits_names_and_figures_are_read_once() -> None:
+    query = understand("How many care leavers did Dudley support after the 2016 inspection "
+                       "and at the fourth monitoring visit in 2017?")
+    assert query.years == ("2016", "2017")
+    assert query.document_years == ("2016", "2017")  # "2016 inspection", "visit in 2017"
+    assert [(o.phrase, o.ordinal, o.noun) for o in query.ordinals] == [
+        ("fourth monitoring visit", "fourth", "visit")]
+    assert query.names == ("Dudley",)
+    assert query.figure == "number"
+    assert not query.open
+    money = understand("How much did Birmingham spend on children's social care?")
+    assert money.figure == "money" and money.names == ("Birmingham",)
+
+
+def test_the_subject_keeps_words_to_check_and_drops_stopwords() -> None:
+    query = understand("What did inspectors say about the use of restraint?")
+    assert query.subject == "the use of restraint"
+    assert query.subject_words == ("use", "restraint")
+    assert understand("How many children were looked after?").subject is None
+
+
+def test_acronyms_are_expanded_both_ways_and_a_spelled_one_is_marked() -> None:
+    rhi = understand("What about RHIs?", lexicon=LEXICON)
+    assert "return home interviews" in rhi.dense_text and "return home interviews" in rhi.bm25_text
+    assert [(a.short, a.spelled) for a in rhi.acronyms] == [("RHI", False)]
+    assert "rhis" not in rhi.subject_words  # an acronym the question uses is not missing
+    cse = understand("What did inspectors say about CSE?", lexicon=LEXICON)
+    assert [(a.short, a.long, a.spelled) for a in cse.spelled] == [
+        ("CSE", "child sexual exploitation", True)]
+    assert cse.subject_words == ()
+    # An acronym the passages write ("LAC") is searched as written, not spelled out.
+    assert understand("What about LAC reviews?", lexicon=LEXICON).acronyms == ()
+    # Without a lexicon nothing is expanded: the pure reading of the words.
+    assert understand("What about RHIs?").dense_text == "What about RHIs?"
+
+
+def test_a_follow_up_is_understood_with_the_previous_question() -> None:
+    previous = ["What did the 2016 inspection say about the MASH?"]
+    query = understand("And what about care leavers?", previous)
+    assert query.asked == "And what about care leavers?"
+    assert query.text == "And what about care leavers? (2016 inspection)"
+    assert query.years == ("2016",)
+    # The bm25 text drops the words that point at documents; the dense text keeps them.
+    assert "2016" not in query.bm25_text and "2016" in query.dense_text

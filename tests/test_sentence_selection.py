@@ -1,0 +1,119 @@
+"""Choosing an answer's sentences from retrieved passages, without the model.
+
+The embedding model is replaced by a stand-in (a bag of words hashed into a small
+vector, normalised), so these tests pin down the selection rules themselves: which
+sentences are kept, how they are grouped and cited, and when the answer declines. The
+real model's choices are tested in test_retrieval.py and by `rag eval`.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+from rag.answering import NOT_COVERED, Assistant
+from rag.config import load_settings
+from rag.query import understand
+from rag.records import DocumentRef, Passage
+
+
+class BagOfWords:
+    """Stand-in embedder: each lower-cased word adds 1 to one of 512 dimensions."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 512), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]+", text.lower()):
+                out[row, zlib.crc32(word.encode()) % 512] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+class NoStoredVectors:
+    """Stand-in retriever: the passages are given, none has stored sentence vectors."""
+
+    embedder = BagOfWords()
+
+    def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        return {}
+
+
+REPORT = DocumentRef("2016.txt", "Inspection of children's services", "2016.txt", "2016-07-01",
+                     "inspection report")
+LETTER = DocumentRef("2017.txt", "Monitoring visit letter", "2017.txt", "2017-10-19",
+                     "monitoring letter")
+
+
+def passage(chunk_id: int, doc: DocumentRef, text: str, paragraph: int | None = None) -> Passage:
+    return Passage(chunk_id=chunk_id, doc=doc, page=None, paragraph=paragraph, section=None,
+                   text=text)
+
+
+PASSAGES = [
+    passage(1, REPORT, "Return home interviews are completed for a minority of children who "
+            "go missing. Of those completed, two thirds take over 72 hours. Foster carers "
+            "receive training in first aid each year.", paragraph=53),
+    passage(2, LETTER, "Managers now check the quality of return home interviews every week.",
+            paragraph=None),
+]
+
+
+def assistant() -> Assistant:
+    return Assistant(load_settings(env={}), retriever=NoStoredVectors())
+
+
+def test_the_sentences_about_the_subject_are_quoted_verbatim_and_cited() -> None:
+    answer = assistant().extractive(
+        understand("What did inspectors say about return home interviews?"), PASSAGES)
+    assert not answer.abstained
+    quotes = [c.quote for c in answer.citations]
+    assert "Foster carers receive training in first aid each year." not in quotes
+    for c in answer.citations:
+        assert c.quote in c.passage.text  # verbatim from the passage it cites
+        assert f"{c.quote} [{c.n}]" in answer.answer
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_a_sentence_that_refers_back_comes_with_the_one_it_continues() -> None:
+    answer = assistant().extractive(
+        understand("What did inspectors say about return home interviews?"), PASSAGES)
+    quotes = [c.quote for c in answer.citations]
+    continued = "Of those completed, two thirds take over 72 hours."
+    assert continued in quotes
+    first = "Return home interviews are completed for a minority of children who go missing."
+    assert quotes.index(first) + 1 == quotes.index(continued)
+
+
+def test_sentences_are_grouped_by_document_oldest_first_each_with_a_lead_in() -> None:
+    answer = assistant().extractive(
+        understand("What did inspectors say about return home interviews?"), PASSAGES)
+    groups = answer.answer.split("\n\n")
+    assert len(groups) == 2
+    assert groups[0].startswith("The inspection report \u201cInspection of children's "
+                                "services\u201d (2016-07-01) says:")
+    assert groups[1].startswith("The monitoring letter \u201cMonitoring visit letter\u201d "
+                                "(2017-10-19) says:")
+    dates = [c.doc.date for c in answer.citations]
+    assert dates == sorted(dates)
+
+
+def test_a_question_asking_for_a_number_no_sentence_gives_is_declined() -> None:
+    no_figures = [passage(3, LETTER, "Managers check return home interviews every week. "
+                          "Return home interviews are now offered to children who go missing.")]
+    answer = assistant().extractive(
+        understand("How many return home interviews were completed?"), no_figures)
+    assert answer.abstained and answer.answer == NOT_COVERED
+    assert "number" in (answer.notice or "")
+    # The same question where a passage gives the figure is answered with it.
+    answered = assistant().extractive(
+        understand("How many return home interviews were completed?"), PASSAGES)
+    assert not answered.abstained and "two thirds" in answered.answer
+
+
+def test_nothing_close_enough_is_declined_with_the_closest_passages() -> None:
+    answer = assistant().extractive(understand("What is the council's parking policy?"),
+                                    PASSAGES)
+    assert answer.abstained and answer.answer == NOT_COVERED
+    assert answer.closest == PASSAGES[:3]
