@@ -11,12 +11,12 @@ again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from rag.figures import asked_figure
-from rag.glossary import expand_query, spell_out, typed_acronyms, used_entries
+from rag.glossary import expand_query, typed_acronyms, used_entries
 from rag.words import STOPWORDS, content_words, sentence_words
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
@@ -64,9 +64,7 @@ class Lexicon(Protocol):
 
     def glossary(self) -> list[tuple[str, str]]: ...
 
-    def in_passages(self, word: str) -> bool: ...
-
-    def initial_phrases(self, acronym: str) -> Iterable[str]: ...
+    def spelled(self, acronym: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -156,16 +154,11 @@ def _spelled_acronyms(text: str, glossary: list[tuple[str, str]],
 
     Staff write "CSE"; these reports never do, and never define it, but write "child
     sexual exploitation" 18 times. Such an acronym is spelled out from the passages
-    whose words start with its letters (``glossary.spell_out``).
+    whose words start with its letters (``glossary.spell_out``, through the lexicon).
     """
     known = {short for short, _ in glossary}
-    out = []
-    for acronym in typed_acronyms(text):
-        if acronym in known or lexicon.in_passages(acronym):
-            continue
-        if phrase := spell_out(acronym, lexicon.initial_phrases(acronym), STOPWORDS):
-            out.append(Acronym(acronym, phrase, spelled=True))
-    return out
+    return [Acronym(acronym, phrase, spelled=True) for acronym in typed_acronyms(text)
+            if acronym not in known and (phrase := lexicon.spelled(acronym))]
 
 
 def topic_of(question: str) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.documents import Document
+from rag.glossary import spell_out
 from rag.records import DocumentRef, Filters, Passage
 from rag.words import STOPWORDS, TOKEN
 
@@ -458,6 +459,7 @@ class IndexReader:
         self.manifest: dict = {}
         self._glossary: list[tuple[str, str]] = []
         self._allowed: dict[Filters, np.ndarray] = {}
+        self._spelled: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self.refresh()
 
@@ -492,7 +494,7 @@ class IndexReader:
         self.faiss, self.generation, self.dead = index, gen, dead
         self._glossary = [(r[0], r[1]) for r in self.conn.execute(
             "SELECT short, min(long) FROM glossary GROUP BY short")]
-        self._allowed = {}
+        self._allowed, self._spelled = {}, {}
         return True
 
     # The questions retrieval, the scope checks and reading a question ask of the index.
@@ -523,6 +525,16 @@ class IndexReader:
             " WHERE chunks_fts MATCH ? LIMIT ?",
             (f"NEAR({letters}, {2 * (len(acronym) - 1)})", limit))
         return [r[0] for r in rows]
+
+    def spelled(self, acronym: str) -> str | None:
+        """The phrase an acronym the reports never write stands for, if one clearly wins
+        (``glossary.spell_out``); None for one they write. Remembered until the index
+        changes: at scale the lookup reads 2,000 passages, and staff ask "CSE" often."""
+        if acronym not in self._spelled:
+            self._spelled[acronym] = (None if self.in_passages(acronym) else
+                                      spell_out(acronym, self.initial_phrases(acronym),
+                                                STOPWORDS))
+        return self._spelled[acronym]
 
     def newest_year(self) -> str | None:
         return self.conn.execute("SELECT max(substr(date, 1, 4)) FROM documents").fetchone()[0]

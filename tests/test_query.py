@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rag.glossary import spell_out
 from rag.query import asked_words, understand
+from rag.words import STOPWORDS
 
 
 class Lexicon:
@@ -15,11 +17,9 @@ class Lexicon:
     def glossary(self) -> list[tuple[str, str]]:
         return self._glossary
 
-    def in_passages(self, word: str) -> bool:
-        return any(word.lower() in p.lower().split() for p in self.passages)
-
-    def initial_phrases(self, acronym: str) -> list[str]:
-        return self.passages
+    def spelled(self, acronym: str) -> str | None:
+        written = any(acronym.lower() in p.lower().split() for p in self.passages)
+        return None if written else spell_out(acronym, self.passages, STOPWORDS)
 
 
 LEXICON = Lexicon([("RHI", "return home interviews")],
