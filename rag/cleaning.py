@@ -15,13 +15,16 @@ of real prose is never dropped merely for containing a word such as "contact".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
 from rag.words import (
+    ASCII_WORD_START,
     BRACKET_NOTE,
     BULLET,
     CLOSERS,
+    COMPOUND_HYPHEN_END,
     COMPOUND_TOKEN,
     CONTACT_LABELS,
     ELLIPSIS_END,
@@ -37,6 +40,7 @@ from rag.words import (
     URL,
     ends_sentence,
     line_blocks,
+    mend_hyphen,
     text_lines,
     word_count,
 )
@@ -465,7 +469,7 @@ _HEADING_CHARS = 70
 _SHORT_LINE_RATIO = 0.75  # of the wrap width: a line this short was broken on purpose
 
 
-def _strip_footnote_markers(line: str, vocabulary: set[str]) -> str:
+def _strip_footnote_markers(line: str, vocabulary: dict[str, int]) -> str:
     def glued(m: re.Match[str]) -> str:
         word = m.group(1)
         if len(word) >= 4 or word.lower() in vocabulary:
@@ -543,7 +547,7 @@ def clean_report_text(text: str) -> str:
     chunker relies on that to keep numbered paragraphs whole.
     """
     raw = text_lines(text)
-    vocabulary = {w.lower() for w in COMPOUND_TOKEN.findall(text)}
+    vocabulary = Counter(w.lower() for w in COMPOUND_TOKEN.findall(text))
     lines: list[str] = []
     for line in raw:
         if PAGE_NUMBER_LINE.match(line) or RULE_LINE.match(line) or contact_kind(line) == "contact":
@@ -551,17 +555,6 @@ def clean_report_text(text: str) -> str:
         else:
             lines.append(_strip_footnote_markers(line, vocabulary).rstrip())
     width = _wrap_width(lines)
-
-    def hyphen_join(left: str, right: str) -> str:
-        """Keep the hyphen of a compound ("over-reliant") unless the text spells it solid."""
-        head = re.search(r"([A-Za-z]+(?:-[A-Za-z]+)*)-$", left)
-        tail = re.match(r"[A-Za-z]+", right.lstrip())
-        if head and tail:
-            hyphenated = f"{head.group(1)}-{tail.group(0)}".lower()
-            solid = hyphenated.replace("-", "")
-            if hyphenated not in vocabulary and solid in vocabulary:
-                return left.rstrip()[:-1].rstrip() + right.strip()
-        return left.rstrip() + right.strip()
 
     paras: list[_Paragraph] = []
     furniture: list[_Paragraph] = []  # a page footer met mid-paragraph, put back after it
@@ -578,7 +571,18 @@ def clean_report_text(text: str) -> str:
 
     def continue_with(para: _Paragraph, line: str) -> None:
         if re.search(r"[A-Za-z]-$", para.last.rstrip()) and re.match(r"\s*[a-z]", line):
-            para.text = hyphen_join(para.text, line)
+            # Keep the hyphen of a compound ("over-reliant") unless the text spells the
+            # word solid and never hyphenated; the whole compound before the hyphen
+            # counts ("multi-agen-" + "cy"), as COMPOUND_TOKEN counted the vocabulary.
+            para.text = mend_hyphen(
+                para.text,
+                line,
+                vocabulary,
+                head=COMPOUND_HYPHEN_END,
+                tail=ASCII_WORD_START,
+                suspended=frozenset(),
+                hyphen_if_seen=True,
+            )
             para.last = line
         else:
             para.add(line, " ")

@@ -35,9 +35,21 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
-from rag.cleaning import EMAIL as _EMAIL
-from rag.cleaning import URL as _URL
 from rag.cleaning import contact_kind
+from rag.words import (
+    EMAIL,
+    HYPHEN_END,
+    PDF_ASCII_BULLET,
+    PDF_BULLET_GLYPH,
+    PDF_NUMBERED,
+    PDF_PAGE_NUMBER,
+    PDF_RULE_LINE,
+    PDF_SENTENCE_END,
+    SPELLED_COMPOUND,
+    SPELLED_WORD,
+    URL,
+    mend_hyphen,
+)
 
 
 class PdfError(Exception):
@@ -58,23 +70,8 @@ _SUPERSCRIPT = 0.8  # a raised number in a font this much smaller is a footnote 
 _BLOCK_WORDS = 8  # address and contact lines are at most this many words ...
 _BLOCK_CHARS = 60  # ... and this many characters
 
-# --------------------------------------------------------------------------- patterns
-
-_PAGE_NUMBER = re.compile(
-    r"(?i)^(?:page\s*)?[-–—(\[]?\s*(?:\d{1,4}|[ivxlc]{1,7})\s*[-–—)\]]?"
-    r"(?:\s*(?:of|/)\s*\d{1,4})?$"
-)
-_RULE = re.compile(r"^[\s_\-–—=.·*~]*$")
-# \x7f is how pypdf reads the bullet of a standard-14 font written by reportlab
-_BULLET = re.compile(r"^[•●▪■◦○‣⁃∙·\x7f\u2023\u25aa\u25cf\ue000-\uf8ff]\s*")
-_ASCII_BULLET = re.compile(r"^[-–*]\s+(?=\S)")
-_NUMBERED = re.compile(r"^(?:\d{1,3}\.(?:\d{1,2}\.?)*|\(\d{1,3}\)|\d{1,3}\))\s+\S")
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_COMPOUND = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
-_HYPHEN_END = re.compile(r"(\w+)[-\u2010]$")
-_WORD_START = re.compile(r"[^\W\d_]+")
-_SUSPENDED = {"and", "or", "to", "nor"}  # "16- and 17-year-olds": the hyphen is not a break
-_TERMINAL = re.compile(r"[.!?;]['’\")\]]*$")
+# --------------------------------------------------------------------------- characters
+# Line and word patterns are in rag/words.py; these tidy what pypdf returns.
 
 _CHARS = str.maketrans(
     {
@@ -213,12 +210,12 @@ def _prepare(raw: list[_Line]) -> list[_Line]:
     for line in _same_row(raw):
         text = line.text.translate(_CHARS).strip()
         bullet = False
-        m = _BULLET.match(text)
+        m = PDF_BULLET_GLYPH.match(text)
         if m:
             text, bullet = text[m.end() :], True
         text = _tidy(text)
-        if not bullet and _ASCII_BULLET.match(text):
-            text, bullet = _ASCII_BULLET.sub("", text), True
+        if not bullet and PDF_ASCII_BULLET.match(text):
+            text, bullet = PDF_ASCII_BULLET.sub("", text), True
         if bullet and not text:  # a lone glyph: decoration, not a list item
             bullet = False
         out.append(
@@ -228,7 +225,7 @@ def _prepare(raw: list[_Line]) -> list[_Line]:
                 y=line.y,
                 size=line.size,
                 bullet=bullet,
-                numbered=not bullet and bool(_NUMBERED.match(text)),
+                numbered=not bullet and bool(PDF_NUMBERED.match(text)),
             )
         )
     return out
@@ -274,11 +271,11 @@ def _short_plain(line: _Line) -> bool:
     """Short, unpunctuated and not a list item: the shape of an address line."""
     if line.bullet or line.numbered:
         return False
-    text = _URL.sub("", _EMAIL.sub("", line.text)).strip()
+    text = URL.sub("", EMAIL.sub("", line.text)).strip()
     return (
         len(line.text.split()) <= _BLOCK_WORDS
         and len(line.text) <= _BLOCK_CHARS
-        and not _TERMINAL.search(text)
+        and not PDF_SENTENCE_END.search(text)
     )
 
 
@@ -331,9 +328,9 @@ def _strip_furniture(lines: list[_Line], running: set[str]) -> list[_Line | None
     for i, ln in enumerate(lines):
         if not ln.text:
             continue
-        if ln.edge and (_PAGE_NUMBER.match(ln.text) or _repeat_key(ln) in running):
+        if ln.edge and (PDF_PAGE_NUMBER.match(ln.text) or _repeat_key(ln) in running):
             drop.add(i)
-        elif _RULE.match(ln.text):
+        elif PDF_RULE_LINE.match(ln.text):
             drop.add(i)
         else:
             kind = contact_kind(ln.text)
@@ -406,42 +403,31 @@ class _Vocabulary:
     """Words as the whole document spells them, to decide a hyphen at a line end."""
 
     def __init__(self, pages: list[list[_Line]]) -> None:
-        self.words: Counter[str] = Counter()
-        self.compounds: Counter[str] = Counter()
+        # words and two-part compounds, counted together: only a compound has a hyphen
+        self.spellings: Counter[str] = Counter()
         for lines in pages:
             for ln in lines:
                 text = re.sub(r"\S*[-\u2010]$", "", ln.text)  # half a broken word is no word
-                self.words.update(w.casefold() for w in _WORD.findall(text))
-                self.compounds.update(f"{a}-{b}".casefold() for a, b in _COMPOUND.findall(text))
+                self.spellings.update(w.casefold() for w in SPELLED_WORD.findall(text))
+                self.spellings.update(
+                    f"{a}-{b}".casefold() for a, b in SPELLED_COMPOUND.findall(text)
+                )
 
     def join(self, left: str, right: str) -> str:
         """Rejoin two lines, mending a word hyphenated across them.
 
         "assess-" + "ment" is one word when the document spells "assessment" elsewhere
         (at least as often as "assess-ment"); otherwise the hyphen is part of a
-        compound ("multi-agency") and stays.
+        compound ("multi-agency") and stays (rag.words.mend_hyphen).
         """
-        if left.endswith("\u00ad"):
-            return left[:-1] + right
-        head, tail = _HYPHEN_END.search(left), _WORD_START.match(right)
-        if not head or not tail:
-            return f"{left} {right}"
-        first, second = head.group(1), tail.group(0)
-        if second.casefold() in _SUSPENDED:
-            return f"{left} {right}"
-        solid = (first + second).casefold()
-        if not first.isdigit() and self.words[solid] and (
-            self.words[solid] >= self.compounds[f"{first}-{second}".casefold()]
-        ):
-            return left[:-1] + right
-        return left[:-1] + "-" + right
+        return mend_hyphen(left, right, self.spellings)
 
 
 def _separator(prev: _Line, line: _Line, blank: bool, layout: _Layout) -> str:
     """How two consecutive kept lines join: "\\n\\n" paragraph, "\\n" line break, " " wrap."""
     both_placed = prev.placed and line.placed
     gap = blank or (both_placed and layout.gap_breaks(prev, line))
-    ended = bool(_TERMINAL.search(prev.text)) or prev.text.endswith(":")
+    ended = bool(PDF_SENTENCE_END.search(prev.text)) or prev.text.endswith(":")
     if line.numbered:
         outdented = both_placed and (line.x or 0.0) < (prev.x or 0.0) - 2
         if gap or ended or outdented or layout.short(prev) or not both_placed:
@@ -450,10 +436,10 @@ def _separator(prev: _Line, line: _Line, blank: bool, layout: _Layout) -> str:
         return "\n\n"
     if line.bullet:
         return "\n"
-    if layout.short(prev) and not _HYPHEN_END.search(prev.text):
+    if layout.short(prev) and not HYPHEN_END.search(prev.text):
         if line.text[:1].islower():  # a heading or table cell wrapped in a narrow column
             return " "
-        return "\n\n" if _TERMINAL.search(prev.text) else "\n"
+        return "\n\n" if PDF_SENTENCE_END.search(prev.text) else "\n"
     return " "
 
 
@@ -596,7 +582,7 @@ def pdf_pages(path: Path) -> list[str]:
     vocab = _Vocabulary(raw)
     running = _running_lines(raw)
     texts = [_paragraphs(_strip_furniture(lines, running), layout, vocab) for lines in raw]
-    if not any(_WORD.search(t) for t in texts):
+    if not any(SPELLED_WORD.search(t) for t in texts):
         raise PdfError(
             "has no extractable text (it is probably a scanned image); OCR is not supported "
             "— supply a text version (a .txt, or a PDF exported from the original document)"
