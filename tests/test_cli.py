@@ -71,6 +71,10 @@ FTS_HOSTILE = [
     "title:thresholds ^start",
     "'; DROP TABLE chunks; --",
 ]
+# Those with words the reports contain: read as text, their words still find passages.
+FTS_HOSTILE_WITH_WORDS = ['"return home interviews', "missing*", "children NEAR missing",
+                          "adoption OR fostering", "adoption AND NOT fostering", "(thresholds",
+                          "title:thresholds ^start"]
 
 
 def rag(settings: Settings | Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -154,7 +158,7 @@ def test_fts5_syntax_in_a_question_is_just_text(index_copy: Settings, tmp_path: 
     # one question on the command line: stdout is a JSON list
     hits = json.loads(ok(rag(index_copy, "search", 'NEAR("return* OR (homes AND NOT "x',
                              "--json")))
-    assert isinstance(hits, list)
+    assert isinstance(hits, list) and hits
     for hit in hits:
         assert_hit(hit)
     # the rest in one call
@@ -168,6 +172,8 @@ def test_fts5_syntax_in_a_question_is_just_text(index_copy: Settings, tmp_path: 
         assert isinstance(r["hits"], list), r
         for hit in r["hits"]:
             assert_hit(hit)
+    found = {r["question"] for r in results if r["hits"]}
+    assert set(FTS_HOSTILE_WITH_WORDS) <= found, set(FTS_HOSTILE_WITH_WORDS) - found
 
 
 # ------------------------------------------------------------------------------- ask
@@ -223,8 +229,9 @@ def test_ask_questions_file_passes_history_and_keeps_order(
     # the history reached the assistant: the follow-up was read with the earlier question
     assert "return home interviews" in follow_up["searched_for"].lower()
     assert not follow_up["abstained"]
-    assert any("72 hours" in c["quote"] or "return home" in c["text"].lower()
-               for c in follow_up["citations"])
+    # "how long" is answered by the time return home interviews take: the 72 hours.
+    assert any("72 hours" in c["quote"] and "return home" in c["text"].lower()
+               for c in follow_up["citations"]), follow_up["citations"]
 
 
 def test_ask_plain_text_prints_the_answer_and_its_sources(index_copy: Settings) -> None:

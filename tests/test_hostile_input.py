@@ -247,11 +247,29 @@ def test_every_bad_file_is_indexed_right_or_reported_by_name(
 def test_a_one_megabyte_line_loads_in_bounded_time(tmp_path: Path) -> None:
     # Loading and cleaning only: chunking and embedding a 1 MB line (about 1,200 chunks)
     # takes over a minute here, too long for the suite; the sync test above uses 100 KB.
-    path = tmp_path / "one-line.txt"
-    path.write_text(" ".join(f"Megaline{n} children were seen." for n in range(40000)))
-    assert path.stat().st_size > 1_000_000
-    doc = load_document(path, tmp_path, max_bytes=50_000_000)
-    assert "Megaline39999" in doc.text and "\n" not in doc.text.strip()
+    # The bound is a ratio to a line a tenth as long, timed here on the same machine: a
+    # rule that rescans the line (quadratic) would take about 100 times as long, not 10.
+    from time import perf_counter
+
+    def one_line(sentences: int) -> Path:
+        path = tmp_path / f"one-line-{sentences}.txt"
+        path.write_text(" ".join(f"Megaline{n} children were seen." for n in range(sentences)))
+        return path
+
+    def fastest_load(path: Path, runs: int, last: str) -> float:
+        times = []
+        for _ in range(runs):
+            began = perf_counter()
+            doc = load_document(path, tmp_path, max_bytes=50_000_000)
+            times.append(perf_counter() - began)
+            assert last in doc.text and "\n" not in doc.text.strip()
+        return min(times)
+
+    small, large = one_line(4_000), one_line(40_000)
+    assert 100_000 < small.stat().st_size and large.stat().st_size > 1_000_000
+    baseline = fastest_load(small, runs=5, last="Megaline3999 ")
+    ratio = fastest_load(large, runs=2, last="Megaline39999 ") / baseline
+    assert ratio < 30, f"10 times the text took {ratio:.0f} times as long ({baseline:.3f} s)"
 
 
 @pytest.mark.parametrize(("data", "expected"), [
