@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from rag.cleaning import clean_report_text, clean_web_text, looks_like_web_page
+from rag.cleaning import clean_report_text
 from rag.pdf import PdfError, pdf_pages
+from rag.webpage import clean_web_text, looks_like_web_page
 
 SUPPORTED = {".txt", ".md", ".pdf", ".html", ".htm"}
 CATALOG_NAME = "catalog.toml"

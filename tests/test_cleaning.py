@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.cleaning import clean_report_text, clean_web_text, looks_like_web_page
+from rag.cleaning import clean_report_text
+from rag.webpage import clean_web_text, looks_like_web_page
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 
