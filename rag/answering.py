@@ -38,9 +38,12 @@ _REFERS_BACK = re.compile(
 
 
 def lead_in(passage: Passage) -> str:
-    """How a group of sentences is introduced: "The inspection report (2016) found:"."""
+    """How a group of sentences is introduced: "The Birmingham inspection report “…”
+    (2016) says:". It names the council, so in a library of many councils nobody reads
+    another council's finding as their own."""
     doc = passage.doc
-    return f"The {doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
+    whose = f"{doc.council} " if doc.council else ""
+    return f"The {whose}{doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
 
 
 # ------------------------------------------------------------------------------ answer
@@ -130,8 +133,12 @@ class Assistant:
                                     for p, s, e in (candidates[i] for i in chosen)):
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text, notice=_NO_FIGURE[query.figure])
-        # Order by document date, then position in the document, grouped by document.
-        chosen.sort(key=lambda i: (candidates[i][0].doc.date or "9999",
+        # Order by document date, then position in the document, grouped by document; by
+        # council first when the sentences come from several councils' reports.
+        councils = {candidates[i][0].doc.council for i in chosen} - {None}
+        by_council = len(councils) > 1
+        chosen.sort(key=lambda i: ((candidates[i][0].doc.council or "~") if by_council else "",
+                                   candidates[i][0].doc.date or "9999",
                                    candidates[i][0].doc.doc_id, candidates[i][0].chunk_id,
                                    candidates[i][1]))
         citations: list[Citation] = []

@@ -229,6 +229,36 @@ def infer_kind(text: str, name: str, web: bool, ofsted: OfstedMeta | None = None
     return "document"
 
 
+_PLACE = r"((?:[A-Z][a-z]+[ -]){0,3}[A-Z][a-z]+)"
+_COUNCIL_MENTION = re.compile(
+    _PLACE + r"(?:['\u2019]s)? (?:City Council|County Council|Borough Council|[Cc]ouncil\b|"
+    r"[Cc]hildren['\u2019]s (?:[Ss]ervices|[Tt]rust|social care))"
+    r"|[Cc]hildren['\u2019]s (?:social care|services) in " + _PLACE)
+_NOT_PLACES = frozenset({"The", "Our", "This", "Its", "Care", "Social", "City", "County",
+                         "Local", "Borough", "Health", "Ofsted", "Children"})
+_BODIES = frozenset({"City", "County", "Borough", "Metropolitan", "District"})
+
+
+def infer_council(text: str) -> str | None:
+    """The council a document that is not an Ofsted publication is about: the place it
+    most often writes as a council ("Birmingham City Council", "Birmingham children's
+    services", "children's social care in Birmingham"). Press releases and news about a
+    council's services answer questions about that council, so a question naming it
+    must still find them. Reads the first 20,000 characters (bounded patterns)."""
+    counts: dict[str, int] = {}
+    for m in _COUNCIL_MENTION.finditer(text[:20_000]):
+        place = m[1] or m[2]
+        words = place.split()
+        while words and words[0] in _NOT_PLACES:
+            words = words[1:]
+        while words and words[-1] in _BODIES:
+            words = words[:-1]
+        if words:
+            name = " ".join(words)
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda n: (counts[n], -len(n))) if counts else None
+
+
 def infer_publisher(text: str, kind: str) -> str | None:
     if kind in _OFSTED_KINDS.values() and re.search(r"\bOfsted\b", text):
         return "Ofsted"
@@ -323,7 +353,7 @@ def load_document(
         "kind": kind,
         "publisher": infer_publisher(text, kind),
         "url": None,
-        "council": ofsted.council,
+        "council": ofsted.council or infer_council(text),
         "inspection_start": ofsted.inspection_start,
         "inspection_end": ofsted.inspection_end,
         "published": ofsted.published,

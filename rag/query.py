@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from rag.figures import asked_figure
 from rag.glossary import expand_query, typed_acronyms, used_entries
+from rag.ofsted import council_aliases, council_key
 from rag.words import STOPWORDS, content_words, sentence_words
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
@@ -66,6 +68,8 @@ class Lexicon(Protocol):
 
     def spelled(self, acronym: str) -> str | None: ...
 
+    def councils(self) -> dict[str, str]: ...
+
 
 @dataclass(frozen=True)
 class Acronym:
@@ -105,6 +109,7 @@ class Query:
     document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
     ordinals: tuple[Ordinal, ...] = ()
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
+    councils: tuple[str, ...] = ()  # keys of the library's councils it names (or follows up)
     figure: str | None = None  # "number", "money" or None (rag.figures)
     open: bool = False  # asks for findings rather than one fact: a longer answer
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
@@ -121,6 +126,12 @@ def understand(question: str, history: Sequence[str] = (),
     Without a ``lexicon`` no acronym is expanded: the pure reading of the words.
     """
     text = contextualise(question, history)
+    known = lexicon.councils() if lexicon is not None else {}
+    councils = named_councils(text, known)
+    if not councils and history and text != question:
+        # A follow-up stays with the council the conversation has been about.
+        councils = next((c for past in reversed(history) if (c := named_councils(past, known))),
+                        ())
     glossary = lexicon.glossary() if lexicon is not None else []
     spelled = _spelled_acronyms(text, glossary, lexicon) if lexicon is not None else []
     pairs = glossary + [(a.short, a.long) for a in spelled]
@@ -142,6 +153,7 @@ def understand(question: str, history: Sequence[str] = (),
                                m.group().lower().split()[-1])
                        for m in _ORDINAL_DOCUMENT.finditer(text)),
         names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
+        councils=councils,
         figure=asked_figure(question),
         open=bool(_OPEN_QUESTION.search(question)),
         asked_words=frozenset(asked_words(dense_text)),
@@ -159,6 +171,44 @@ def _spelled_acronyms(text: str, glossary: list[tuple[str, str]],
     known = {short for short, _ in glossary}
     return [Acronym(acronym, phrase, spelled=True) for acronym in typed_acronyms(text)
             if acronym not in known and (phrase := lexicon.spelled(acronym))]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def _written_forms(name: str) -> tuple[tuple[str, ...], ...]:
+    """The word sequences a council may be written as: its key ("sandwell"), the leading
+    words of a long name ("newcastle" for Newcastle upon Tyne) and its initialisms ("bcp")."""
+    key = council_key(name).split()
+    forms = {tuple(a.split()) for a in council_aliases(name)}
+    for i, word in enumerate(key[1:], start=1):
+        if word in ("of", "upon", "on"):
+            forms.add(tuple(key[:i]))
+            break
+    return tuple(sorted(f for f in forms if f))
+
+
+def named_councils(text: str, councils: dict[str, str]) -> tuple[str, ...]:
+    """Keys of the councils (key -> name) that the text names, in the order named.
+
+    A name counts when written with a capital ("Reading", not "reading"), an initialism
+    when written in capitals ("BCP"); "Sandwell Children's Trust" and "Sandwell's" name
+    Sandwell. The forms are made from each council's own name (rag.ofsted), not listed.
+    """
+    tokens = _TOKEN.findall(text.replace("\u2019", "").replace("'", "").replace("&", " and "))
+    lower = [t.lower() for t in tokens]
+    found: dict[str, int] = {}
+    for key, name in councils.items():
+        for form in _written_forms(name):
+            initialism = len(form) == 1 and form[0] not in council_key(name).split()
+            for i in range(len(lower) - len(form) + 1):
+                if tuple(lower[i:i + len(form)]) != form:
+                    continue
+                first = tokens[i]
+                if (first.isupper() and len(first) >= 3) if initialism else first[0].isupper():
+                    found[key] = min(found.get(key, i), i)
+    return tuple(sorted(found, key=found.get))
 
 
 def topic_of(question: str) -> str:

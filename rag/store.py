@@ -596,10 +596,21 @@ class IndexReader:
     def newest_year(self) -> str | None:
         return self.conn.execute("SELECT max(substr(date, 1, 4)) FROM documents").fetchone()[0]
 
-    def has_year(self, year: str) -> bool:
-        """Whether any document is dated in that year."""
-        return self.conn.execute("SELECT 1 FROM documents WHERE date LIKE ? LIMIT 1",
-                                 (f"{year}%",)).fetchone() is not None
+    def has_year(self, year: str, councils: Sequence[str] = ()) -> bool:
+        """Whether any document (on one of these councils) is of that year: dated,
+        inspected or published in it."""
+        where, args = _filter_sql(Filters(councils=tuple(councils), years=(year,)))
+        return self.conn.execute(f"SELECT 1 FROM documents d WHERE {where} LIMIT 1",
+                                 args).fetchone() is not None
+
+    def used_as_council(self, name: str) -> bool:
+        """Whether some passage writes the name as a council's: "Manchester City
+        Council", "Manchester's children's services"."""
+        n = name.lower()
+        phrases = [f'"{n} council"', f'"{n} city council"', f'"{n} county council"',
+                   f'"{n} borough council"', f'"{n} children s services"']
+        return self.conn.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                                 (" OR ".join(phrases),)).fetchone() is not None
 
     def documents_naming(self, ordinal: str, noun: str, phrase: str) -> list[str]:
         """Documents that name "the fourth monitoring visit": in a passage with the
