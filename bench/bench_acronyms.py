@@ -1,10 +1,12 @@
-"""Cost of spelling out an acronym the index never writes (Retriever.spell_out), by hand.
+"""Cost of spelling out an acronym the index never writes (rag.glossary.spell_out), by hand.
 
     .venv/bin/python bench/bench_acronyms.py --index index --repeat 5
     .venv/bin/python bench/bench_acronyms.py --index /tmp/scale-bench/index-base
 
-It runs once per acronym and index generation (then cached), only for a capitalised word
-of a question that the index neither contains nor defines. Writes
+It runs when a question is read (rag.query.understand, once per question), only for a
+capitalised word of the question that the index neither contains nor defines: the
+passages whose words start with its letters (IndexReader.initial_phrases), then the
+phrase that wins among them. Writes
 bench/results/acronyms-<index name>.md: the median time per acronym and what it found.
 """
 
@@ -19,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from rag import store  # noqa: E402
-from rag.config import load_settings  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
+from rag.glossary import spell_out  # noqa: E402
+from rag.words import STOPWORDS  # noqa: E402
 
 ACRONYMS = ("CSE", "CIN", "CP", "SW", "LA", "LAC", "PA", "EH", "YOS", "CAMHS", "NHS", "DFE")
 
@@ -30,17 +32,16 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=ROOT / "index")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    retriever = Retriever(load_settings(env={}, index_dir=args.index))
-    conn = store.connect(args.index, readonly=True)
-    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    reader = store.IndexReader(args.index)
+    chunks = store.chunk_count(reader.conn)
     rows = []
     for acronym in ACRONYMS:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            found = retriever.spell_out(acronym)
+            found = spell_out(acronym, reader.initial_phrases(acronym), STOPWORDS)
             times.append(time.perf_counter() - start)
-        written = retriever.in_passages(acronym)
+        written = reader.in_passages(acronym)
         rows.append(f"| {acronym} | {'yes' if written else 'no'} | {found or '(none)'} | "
                     f"{statistics.median(times) * 1000:.0f} |")
     text = "\n".join([

@@ -31,12 +31,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from rag import store  # noqa: E402
 from rag.answering import Assistant  # noqa: E402
 from rag.chunking import Chunk  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedding import Embedder  # noqa: E402
 from rag.indexing import sync  # noqa: E402
-from rag.retrieval import Filters, fts_query  # noqa: E402
+from rag.query import understand  # noqa: E402
+from rag.records import Filters  # noqa: E402
+from rag.scope import out_of_scope  # noqa: E402
 from rag.store import IndexReader  # noqa: E402
 from rag.words import split_sentences  # noqa: E402
 
@@ -83,6 +86,7 @@ def phase_query(repeat: int) -> list[str]:
         sync(settings)
         assistant = Assistant(settings)
         retriever = assistant.retriever
+        reader = retriever.reader
         assistant.answer(QUESTIONS[0])  # warm: model, index, caches
         n = settings.candidates
         t = {k: [] for k in ("floor", "encode_floor", "encode", "vector", "bm25", "fusion",
@@ -92,18 +96,24 @@ def phase_query(repeat: int) -> list[str]:
                 # The floor: one query encoding, raw FAISS, raw FTS5.
                 t_enc, vec = timed(retriever.embedder.encode, [q])
                 t_faiss, _ = timed(retriever.reader.faiss.search, vec, n)
-                t_fts, _ = timed(lambda q=q: retriever.conn.execute(
+                t_fts, _ = timed(lambda q=q: reader.conn.execute(
                     "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank"
-                    " LIMIT ?", (fts_query(q), n)).fetchall())
+                    " LIMIT ?", (store.fts_query(q), n)).fetchall())
                 t["floor"].append(t_enc + t_faiss + t_fts)
                 t["encode_floor"].append(t_enc)
-                # The pipeline's stages, as answer() runs them.
-                t_e, vectors = timed(retriever.embedder.encode, [retriever.dense_text(q)])
+                # The pipeline's stages, as answer() runs them. Reading the question
+                # (acronyms, years, names) is timed within retrieval, where it was
+                # before the question became a Query built once.
+                query = understand(q, lexicon=reader)
+                t_e, vectors = timed(retriever.embedder.encode, [query.dense_text])
                 t_v, _ = timed(retriever.dense, vectors[0], n, None)
-                t_b, _ = timed(retriever.bm25, retriever.query_text(q), n, Filters())
-                t_s, hits = timed(retriever.search, q, vector=vectors[0])
-                t_a, _ = timed(lambda q=q, hits=hits, v=vectors[-1]: (
-                    assistant.out_of_scope(q), assistant.extractive(q, q, hits, v)))
+                t_b, _ = timed(reader.bm25, query.bm25_text, n, Filters())
+                t_s, passages = timed(lambda q=q, v=vectors[0]: retriever.search(
+                    understand(q, lexicon=reader), vector=v))
+                t_a, _ = timed(lambda query=query, passages=passages, v=vectors[-1]: (
+                    out_of_scope(query, reader, [], retriever.embedder,
+                                 settings.synonym_similarity),
+                    assistant.extractive(query, passages, v)))
                 t["encode"].append(t_e)
                 t["vector"].append(t_v)
                 t["bm25"].append(t_b)
@@ -118,7 +128,7 @@ def phase_query(repeat: int) -> list[str]:
         f"  - query encoding: {stats(t['encode'])}",
         f"  - vector search: {stats(t['vector'])}",
         f"  - BM25 (FTS5): {stats(t['bm25'])}",
-        "  - fusion and the rest of retrieval (year scopes, MMR, rows): "
+        "  - fusion and the rest of retrieval (reading the question, year scopes, MMR, rows): "
         f"{stats(t['fusion'])}",
         f"  - answer building (scope checks, sentence scoring, citations): "
         f"{stats(t['building'])}",
@@ -137,13 +147,12 @@ def phase_indexing(repeat: int) -> list[str]:
             t_sync, report = timed(sync, settings, embedder=embedder)
             sync_times.append(t_sync)
             reader = IndexReader(settings.index_dir)
-            rows = reader.conn.execute(
-                "SELECT c.doc_id, c.text, c.section, d.title"
-                " FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.id").fetchall()
+            ids, _ = store.all_vectors(reader.conn, int(reader.manifest["dimension"]))
+            passages = reader.passages(ids.tolist(), dict.fromkeys(ids.tolist(), 0.0))
             reader.close()
-            texts = [Chunk(r[0], 0, r[1], 0, 0, None, None, r[2]).embed_text(r[3])
-                     for r in rows]
-            texts += [r[1][s:e] for r in rows for s, e in split_sentences(r[1])]
+            texts = [Chunk(p.doc.doc_id, 0, p.text, 0, 0, None, None, p.section)
+                     .embed_text(p.doc.title) for p in passages]
+            texts += [p.text[s:e] for p in passages for s, e in split_sentences(p.text)]
             t_enc, _ = timed(embedder.encode, texts)
             encode_times.append(t_enc)
             n = report.chunks_embedded

@@ -54,7 +54,7 @@ def disk_mb(path: Path) -> float:
 
 def chunk_count(index_dir: Path) -> int:
     conn = store.connect(index_dir, readonly=True)
-    n = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    n = store.chunk_count(conn)
     conn.close()
     return n
 
@@ -129,7 +129,8 @@ def phase_search(work: Path, repeat: int) -> dict:
 
     from rag.answering import Assistant
     from rag.evaluation import load_qa
-    from rag.retrieval import Retriever, fts_query
+    from rag.query import understand
+    from rag.retrieval import Retriever
 
     s = settings(work, "index-100k")
     t_open, reader = timed(store.IndexReader, s.index_dir)
@@ -140,7 +141,8 @@ def phase_search(work: Path, repeat: int) -> dict:
     assistant = Assistant(s, Retriever(s, reader=reader))
     retriever = assistant.retriever
     questions = [q["question"] for q in load_qa(ROOT / "eval" / "qa.jsonl")] + QUESTIONS
-    queries = retriever.embedder.encode([retriever.dense_text(q) for q in questions])
+    queries = retriever.embedder.encode([understand(q, lexicon=reader).dense_text
+                                         for q in questions])
 
     def search_times(index, params=None, k=10) -> tuple[list[float], np.ndarray, np.ndarray]:  # noqa: ANN001
         times, all_d, all_i = [], [], []
@@ -185,13 +187,16 @@ def phase_search(work: Path, repeat: int) -> dict:
     floor, search, full = [], [], []
     for _ in range(repeat):
         for q in QUESTIONS:
-            t_enc, vec = timed(retriever.embedder.encode, [retriever.dense_text(q)])
+            t_enc, vec = timed(retriever.embedder.encode,
+                               [understand(q, lexicon=reader).dense_text])
             t_vec, _ = timed(retriever.dense, vec[0], s.candidates, None)
-            t_fts, _ = timed(lambda q=q: retriever.conn.execute(
+            t_fts, _ = timed(lambda q=q: reader.conn.execute(
                 "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-                (fts_query(q), s.candidates)).fetchall())
+                (store.fts_query(q), s.candidates)).fetchall())
             floor.append(t_enc + t_vec + t_fts)
-            search.append(timed(retriever.search, q)[0])
+            # From the question as typed, as search() took it before a Query existed.
+            search.append(timed(lambda q=q: retriever.search(
+                understand(q, lexicon=reader)))[0])
             full.append(timed(assistant.answer, q)[0])
     out.update(floor=stats(floor), search=stats(search), answer=stats(full),
                ratio=statistics.median(full) / statistics.median(floor),
@@ -281,7 +286,7 @@ in {search['base_build_s']:.0f} s):
 
 ## Warm end to end at 100k chunks (HNSW, default settings)
 - floor (query encoding + HNSW search + FTS5): {search['floor']}
-- Retriever.search(): {search['search']} ({search['search_ratio']:.2f}x the floor)
+- understand() + Retriever.search(): {search['search']} ({search['search_ratio']:.2f}x the floor)
 - answer(): {search['answer']} (**{search['ratio']:.2f}x the floor**)
 - peak RSS of this phase (includes an exact copy of all vectors): \
 {search['phase_peak_rss_mb']:.0f} MB

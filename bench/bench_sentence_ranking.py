@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from rag import store  # noqa: E402
 from rag.answering import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.evaluation import load_qa  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     questions = [i["question"] for i in load_qa(ROOT / "eval" / "qa.jsonl")][:40]
     assistant = Assistant(load_settings(index_dir=args.index, chunk_tokens=args.chunk_tokens))
-    chunks = assistant.retriever.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    chunks = store.chunk_count(assistant.retriever.reader.conn)
     for q in questions[:5]:  # warm-up: caches, first FAISS and SQLite pages
         assistant.answer(q)
     medians: dict[bool, list[float]] = {False: [], True: []}

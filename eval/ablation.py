@@ -10,19 +10,19 @@ import dataclasses
 import statistics
 from pathlib import Path
 
-from rag.answering import contextualise
 from rag.config import load_settings
 from rag.evaluation import load_qa
 from rag.metrics import evidence_ranks, recall_at, reciprocal_rank
+from rag.query import understand
 from rag.retrieval import Retriever
 
 
 def score(retriever: Retriever, items: list[dict], mode: str, diversify: bool) -> tuple:
     r5, rr = [], []
     for item in items:
-        query = contextualise(item["question"], item.get("history", []))
-        hits = retriever.search(query, k=10, mode=mode, diversify=diversify)
-        ranks = evidence_ranks(item["evidence"], [h.text for h in hits])
+        query = understand(item["question"], item.get("history", []), lexicon=retriever.reader)
+        passages = retriever.search(query, k=10, mode=mode, diversify=diversify)
+        ranks = evidence_ranks(item["evidence"], [p.text for p in passages])
         r5.append(recall_at(ranks, 5))
         rr.append(reciprocal_rank(ranks))
     return statistics.fmean(r5), statistics.fmean(rr)
