@@ -25,6 +25,31 @@ _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _DOCUMENT_YEAR = re.compile(
     r"\b((?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?(?:re-?)?(?:inspection|visit|report|letter)"
     r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
+# A question about what happened around a document rather than in it: "since the 2016
+# inspection", "across the 2016 inspection and the later visits", "how has it changed".
+_OVER_TIME = re.compile(r"\b(?:since|after|before|following|later|subsequent|previous|earlier|"
+                        r"across|between|compared?|comparison|changed?|improved?)\b", re.I)
+# A question about Ofsted's judgements: "What was Dudley's overall effectiveness in
+# 2016?", "Which councils were judged inadequate in 2016?".
+_JUDGEMENT = re.compile(r"\b(?:judged|judgements?|judgments?|graded|grades?|rated|ratings?|"
+                        r"overall\s+effectiveness)\b", re.I)
+_GRADES = {"inadequate": "inadequate", "outstanding": "outstanding",
+           "requires improvement": "requires improvement to be good", "good": "good"}
+_GRADE_NAMED = re.compile(r"\b(inadequate|outstanding|requires\s+improvement|good)\b", re.I)
+_LISTING = re.compile(r"\bwhich\s+(?:councils?|local\s+authorit(?:y|ies)|areas?)\b|"
+                      r"\bhow\s+(?:has|have|did)\b.*\bchange", re.I)
+# Which judgement a question asks for, as rag.ofsted's keys, most likely first; the
+# overall judgement when it names none.
+_JUDGEMENT_KEYS = (
+    (re.compile(r"\boverall\b", re.I), ("overall_effectiveness",)),
+    (re.compile(r"help\s+and\s+protection", re.I), ("help_and_protection",)),
+    (re.compile(r"care\s+leavers", re.I), ("care_leavers", "children_in_care")),
+    (re.compile(r"children\s+in\s+care|looked\s+after|permanence", re.I),
+     ("children_in_care", "looked_after_and_permanence")),
+    (re.compile(r"\badoption\b", re.I), ("adoption",)),
+    (re.compile(r"\bleaders|\bleadership|\bmanagement\b", re.I),
+     ("impact_of_leaders", "leadership")),
+)
 # "the sixth monitoring visit": a document named by its place in a series.
 _ORDINAL_DOCUMENT = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
@@ -95,6 +120,26 @@ class Ordinal:
 
 
 @dataclass(frozen=True)
+class JudgementAsk:
+    """A question about Ofsted's judgements of a council's services."""
+
+    keys: tuple[str, ...]  # rag.ofsted judgement keys, the first a document has is used
+    grade: str | None = None  # "which councils were judged inadequate": only that grade
+    listing: bool = False  # asks for several rows (which councils; how it has changed)
+
+
+def asked_judgement(text: str) -> JudgementAsk | None:
+    if not _JUDGEMENT.search(text):
+        return None
+    keys = next((k for pattern, k in _JUDGEMENT_KEYS if pattern.search(text)),
+                ("overall_effectiveness",))
+    listing = bool(_LISTING.search(text))
+    named = _GRADE_NAMED.search(text) if listing else None
+    grade = _GRADES[" ".join(named[1].lower().split())] if named else None
+    return JudgementAsk(keys, grade, listing)
+
+
+@dataclass(frozen=True)
 class Query:
     """One question as every stage needs it, read once."""
 
@@ -107,11 +152,13 @@ class Query:
     subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
     years: tuple[str, ...] = ()  # every year named
     document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
+    over_time: bool = False  # asks about change or what came before or after a document
     ordinals: tuple[Ordinal, ...] = ()
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
     councils: tuple[str, ...] = ()  # keys of the library's councils it names (or follows up)
     figure: str | None = None  # "number", "money" or None (rag.figures)
     open: bool = False  # asks for findings rather than one fact: a longer answer
+    judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
 
     @property
@@ -149,6 +196,7 @@ def understand(question: str, history: Sequence[str] = (),
                             if w not in STOPWORDS and w not in forms) if subject else (),
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         document_years=tuple(dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(text))),
+        over_time=bool(_OVER_TIME.search(text)),
         ordinals=tuple(Ordinal(" ".join(m.group().lower().split()), m[1].lower(),
                                m.group().lower().split()[-1])
                        for m in _ORDINAL_DOCUMENT.finditer(text)),
@@ -156,6 +204,7 @@ def understand(question: str, history: Sequence[str] = (),
         councils=councils,
         figure=asked_figure(question),
         open=bool(_OPEN_QUESTION.search(question)),
+        judgement=asked_judgement(text),
         asked_words=frozenset(asked_words(dense_text)),
     )
 

@@ -21,11 +21,14 @@ from rag.words import STOPWORDS
 
 
 def year_scopes(query: Query, filters: Filters) -> list[Filters]:
-    """One filter per distinct year the question names, unless dates are already fixed."""
+    """One filter per distinct year the question names, unless dates are already fixed.
+
+    A document is of a year when it is dated, inspected or published in it: "the 2022
+    inspection" may have been published in 2023.
+    """
     if filters.date_from or filters.date_to:
         return []
-    return [replace(filters, date_from=f"{y}-01-01", date_to=f"{y}-12-31")
-            for y in query.years]
+    return [replace(filters, years=(y,)) for y in query.years]
 
 
 def ordinal_documents(query: Query, reader: IndexReader) -> dict[str, list[str]]:
@@ -51,7 +54,12 @@ def scopes(query: Query, filters: Filters,
         # A question that names a council is about that council: another council's
         # report never answers it, however alike the findings read.
         filters = replace(filters, councils=query.councils)
-    years = year_scopes(query, filters)
+    chosen = filters.doc_ids or filters.date_from or filters.date_to or filters.years
+    if query.document_years and not (chosen or query.over_time):
+        # "The 2021 focused visit": the same council's other years are not it. Not so
+        # for "since the 2016 inspection", which asks about the documents after it.
+        filters = replace(filters, years=query.document_years)
+    years = [s for s in year_scopes(query, filters) if s != filters]
     named = sorted({d for docs in ordinal_documents(query, reader).values() for d in docs})
     if not named or filters.doc_ids:
         return filters, years

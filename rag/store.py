@@ -460,9 +460,14 @@ class LibraryEntry:
 
 def library(conn: sqlite3.Connection) -> list[LibraryEntry]:
     """Every document with what Ofsted's heading says of it: by council, then date."""
+    return _library_rows(conn, "1", [])
+
+
+def _library_rows(conn: sqlite3.Connection, where: str, args: list) -> list[LibraryEntry]:
     rows = conn.execute(
         f"SELECT {_REF}, d.inspection_start, d.inspection_end, d.published, d.judgements"
-        " FROM documents d ORDER BY coalesce(council, '~'), coalesce(date, '9999'), title")
+        f" FROM documents d WHERE {where}"
+        " ORDER BY coalesce(council, '~'), coalesce(date, '9999'), title", args)
     return [LibraryEntry(_document_ref(r), r["inspection_start"], r["inspection_end"],
                          r["published"], json.loads(r["judgements"])) for r in rows]
 
@@ -701,6 +706,17 @@ class IndexReader:
                         paragraph=r["paragraph"], section=r["section"], text=r["text"],
                         score=round(scores[i], 6))
                 for i in ids if (r := rows.get(i)) is not None]
+
+    def library(self, filters: Filters) -> list[LibraryEntry]:
+        """The library table's rows a filter admits, by council, then date."""
+        where, args = _filter_sql(filters)
+        return _library_rows(self.conn, where, args)
+
+    def opening_passages(self, doc_id: str, n: int) -> list[Passage]:
+        """A document's first n chunks, in order."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT ?", (doc_id, n))]
+        return self.passages(ids, dict.fromkeys(ids, 0.0))
 
     def document_texts(self) -> list[tuple[DocumentRef, str]]:
         """Every document with its whole cleaned text, by id."""
