@@ -29,6 +29,7 @@ KINDS = ("inspection report", "monitoring letter", "focused visit letter",
 _OFSTED_KINDS = {"inspection": "inspection report", "monitoring visit": "monitoring letter",
                  "focused visit": "focused visit letter",
                  "joint targeted area inspection": "joint targeted area inspection"}
+_LETTERS = ("monitoring letter", "focused visit letter", "joint targeted area inspection")
 # Fields catalog.toml may set for a file: the loader's own, and what Ofsted reports carry.
 CATALOG_FIELDS = ("title", "date", "kind", "publisher", "url", "council", "inspection_start",
                   "inspection_end", "published", "judgements")
@@ -268,7 +269,7 @@ def infer_publisher(text: str, kind: str) -> str | None:
 def infer_title(text: str, kind: str, stem: str) -> str:
     """A letter's subject line, else the first short line, else the file name."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if kind in ("monitoring letter", "focused visit letter", "joint targeted area inspection"):
+    if kind in _LETTERS:
         for i, line in enumerate(lines[:-1]):
             if line.lower().startswith("dear "):
                 return lines[i + 1].rstrip(".")
@@ -348,7 +349,8 @@ def load_document(
         name_date = ofsted.published or find_date(raw[:3000]) or name_date
     kind = infer_kind(text, path.name, web, ofsted)
     meta = {
-        "title": infer_title(text, kind, path.stem),
+        # A letter's subject line as written: report cleaning joins it to the next line.
+        "title": infer_title(raw if kind in _LETTERS and not web else text, kind, path.stem),
         "date": name_date,
         "kind": kind,
         "publisher": infer_publisher(text, kind),

@@ -27,6 +27,8 @@ def judgement_citations(query: Query, reader: IndexReader) -> list[Citation]:
     ask = query.judgement
     if ask is None or not (query.councils or query.years or ask.listing):
         return []
+    if query.over_time and not ask.listing:  # "since Birmingham was judged inadequate"
+        return []
     years = query.document_years or query.years
     filters = Filters(councils=query.councils, years=years if not query.over_time else ())
     citations: list[Citation] = []

@@ -223,6 +223,7 @@ def _spelled_acronyms(text: str, glossary: list[tuple[str, str]],
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
 
 
 @lru_cache(maxsize=4096)
@@ -245,7 +246,8 @@ def named_councils(text: str, councils: dict[str, str]) -> tuple[str, ...]:
     when written in capitals ("BCP"); "Sandwell Children's Trust" and "Sandwell's" name
     Sandwell. The forms are made from each council's own name (rag.ofsted), not listed.
     """
-    tokens = _TOKEN.findall(text.replace("\u2019", "").replace("'", "").replace("&", " and "))
+    text = _POSSESSIVE.sub("", text).replace("\u2019", "").replace("'", "").replace("&", " and ")
+    tokens = _TOKEN.findall(text)
     lower = [t.lower() for t in tokens]
     found: dict[str, int] = {}
     for key, name in councils.items():
