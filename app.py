@@ -154,6 +154,8 @@ def sidebar(overview: display.IndexOverview,
     """
     with st.sidebar:
         st.header("Filters")
+        councils = st.multiselect("Council", overview.councils, key="filter_councils",
+                                  placeholder="All councils") if overview.councils else []
         kinds = st.multiselect("Kind of document", overview.kinds, key="filter_kinds",
                                placeholder="All kinds")
         span = overview.date_span
@@ -166,7 +168,7 @@ def sidebar(overview: display.IndexOverview,
         titles = {d.doc_id: d.choice_label for d in overview.documents}
         doc_ids = st.multiselect("Documents", list(titles), format_func=titles.__getitem__,
                                  key="filter_docs", placeholder="All documents")
-        filters = display.build_filters(kinds, dates, doc_ids, span)
+        filters = display.build_filters(kinds, dates, doc_ids, span, councils)
 
         st.header("Conversation")
         st.button("Clear conversation", on_click=clear_conversation,
@@ -175,6 +177,9 @@ def sidebar(overview: display.IndexOverview,
 
         st.header("Index")
         st.markdown("  \n".join(escape_inline(line) for line in overview.status_lines()))
+        if st.button("Open the library", icon=":material/table_view:", width="stretch",
+                     key="open_library"):
+            show_library(overview)
         with st.expander("Add documents", icon=":material/upload_file:",
                          expanded=bool(state.upload_messages)):
             for kind, text in state.upload_messages:
@@ -188,6 +193,20 @@ def sidebar(overview: display.IndexOverview,
                          key="add_files"):
                 add_files(files)
     return filters, download_slot, titles
+
+
+@st.dialog("The library", width="large")
+def show_library(overview: display.IndexOverview) -> None:
+    """Every document: council, kind, dates and overall judgement, filtered by council
+    and kind. A table widget shows document text as written, never as markup."""
+    left, right = st.columns(2)
+    councils = left.multiselect("Council", overview.councils, key="library_councils",
+                                placeholder="All councils")
+    kinds = right.multiselect("Kind", overview.kinds, key="library_kinds",
+                              placeholder="All kinds")
+    rows = overview.library_table(councils, kinds)
+    st.caption(f"{len(rows)} of {len(overview.library)} documents")
+    st.dataframe(rows, hide_index=True, width="stretch", key="library_table")
 
 
 @st.dialog("Source document", width="large")

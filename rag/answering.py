@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.config import Settings, load_settings
 from rag.figures import gives_figure
+from rag.judgements import judgement_citations
 from rag.query import Query, understand
 from rag.records import Answer, Citation, Filters, Passage
 from rag.retrieval import Retriever
@@ -38,9 +39,12 @@ _REFERS_BACK = re.compile(
 
 
 def lead_in(passage: Passage) -> str:
-    """How a group of sentences is introduced: "The inspection report (2016) found:"."""
+    """How a group of sentences is introduced: "The Birmingham inspection report “…”
+    (2016) says:". It names the council, so in a library of many councils nobody reads
+    another council's finding as their own."""
     doc = passage.doc
-    return f"The {doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
+    whose = f"{doc.council} " if doc.council else ""
+    return f"The {whose}{doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
 
 
 # ------------------------------------------------------------------------------ answer
@@ -80,6 +84,10 @@ class Assistant:
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text, notice=reason)
         result = self.extractive(query, passages, vector)
+        rows = judgement_citations(query, self.retriever.reader)
+        if rows:
+            listing = query.judgement is not None and query.judgement.listing
+            return with_judgements(rows, result, only_rows=listing)
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
@@ -130,8 +138,12 @@ class Assistant:
                                     for p, s, e in (candidates[i] for i in chosen)):
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text, notice=_NO_FIGURE[query.figure])
-        # Order by document date, then position in the document, grouped by document.
-        chosen.sort(key=lambda i: (candidates[i][0].doc.date or "9999",
+        # Order by document date, then position in the document, grouped by document; by
+        # council first when the sentences come from several councils' reports.
+        councils = {candidates[i][0].doc.council for i in chosen} - {None}
+        by_council = len(councils) > 1
+        chosen.sort(key=lambda i: ((candidates[i][0].doc.council or "~") if by_council else "",
+                                   candidates[i][0].doc.date or "9999",
                                    candidates[i][0].doc.doc_id, candidates[i][0].chunk_id,
                                    candidates[i][1]))
         citations: list[Citation] = []
@@ -211,6 +223,24 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+_MARK = re.compile(r"\[(\d+)\]")
+
+
+def with_judgements(rows: list[Citation], extractive: Answer, only_rows: bool = False) -> Answer:
+    """The judgement each report states first, one line per report, then the answer's
+    own sentences renumbered after them (none for a decline, nor for a list of councils
+    or a judgement's history: there the rows are the answer)."""
+    lines = [f"{lead_in(c.passage)} {' '.join(c.quote.split())} [{c.n}]" for c in rows]
+    citations = list(rows)
+    text = "\n\n".join(lines)
+    if not (extractive.abstained or only_rows):
+        shift = len(rows)
+        citations += [replace(c, n=c.n + shift) for c in extractive.citations]
+        text += "\n\n" + _MARK.sub(lambda m: f"[{int(m[1]) + shift}]", extractive.answer)
+    return replace(extractive, answer=text, abstained=False, citations=citations,
+                   notice=None)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The `rag` command: index, search, ask, eval, status. A thin shell over the package."""
+"""The `rag` command: index, search, ask, eval, library, status. A thin shell over the
+package."""
 
 from __future__ import annotations
 
@@ -174,6 +175,29 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if metrics["failed"] else 0
 
 
+def cmd_library(args: argparse.Namespace, settings: Settings) -> int:
+    """The library as a table: council, kind, dates and judgements of every document."""
+    from contextlib import closing
+
+    from rag import store
+
+    with closing(store.connect(settings.index_dir, readonly=True)) as conn:
+        entries = store.library(conn)
+    if args.council:
+        from rag.ofsted import same_council
+
+        entries = [e for e in entries if e.doc.council and same_council(e.doc.council,
+                                                                       args.council)]
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        overall = e.judgements.get("overall_effectiveness", "")
+        when = e.published or e.inspection_end or e.doc.date or "undated"
+        print(f"{e.doc.council or '-':24} {when:10}  {e.doc.kind:24} {overall:32} {e.doc.source}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag import store
 
@@ -234,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-decline", type=float,
                    help="fail if the share of unanswerable questions declined is below this")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("library", help="every document: council, kind, dates, judgements")
+    p.add_argument("--council", help="only this council (any common form of its name)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library)
 
     p = sub.add_parser("status", help="what the index holds")
     p.add_argument("--json", action="store_true")

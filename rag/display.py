@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import store
+from rag.ofsted import council_key
 from rag.records import Answer, DocumentRef, Filters, Passage
 
 # Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped,
@@ -287,10 +288,34 @@ def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
 class IndexOverview:
     status: store.IndexStatus
     documents: list[DocumentRef]
+    library: list[store.LibraryEntry] = field(default_factory=list)
 
     @property
     def kinds(self) -> list[str]:
         return sorted({d.kind for d in self.documents})
+
+    @property
+    def councils(self) -> list[str]:
+        """The councils the library holds documents on, by name."""
+        return sorted({d.council for d in self.documents if d.council})
+
+    def library_table(self, councils: Iterable[str] = (), kinds: Iterable[str] = (),
+                      ) -> list[dict[str, str]]:
+        """The library as rows of plain text (a table widget shows text as written):
+        council, kind, when inspected and published, the overall judgement, the document.
+        ``councils`` and ``kinds`` narrow it; empty means all."""
+        councils, kinds = set(councils), set(kinds)
+        rows = []
+        for e in self.library:
+            if (councils and e.doc.council not in councils) or (kinds and e.doc.kind not in kinds):
+                continue
+            inspected = " to ".join(dict.fromkeys(x for x in (e.inspection_start,
+                                                              e.inspection_end) if x))
+            rows.append({"Council": e.doc.council or "", "Kind": e.doc.kind,
+                         "Inspected": inspected, "Published": e.published or e.doc.date or "",
+                         "Overall effectiveness": e.judgements.get("overall_effectiveness", ""),
+                         "Document": e.doc.title})
+        return rows
 
     @property
     def date_span(self) -> tuple[dt.date, dt.date] | None:
@@ -312,7 +337,7 @@ class IndexOverview:
 def index_overview(index_dir: Path) -> IndexOverview:
     """Counts and the document list for the sidebar; raises store.IndexMissing if none."""
     with closing(store.connect(index_dir, readonly=True)) as conn:
-        return IndexOverview(store.status(conn), store.documents(conn))
+        return IndexOverview(store.status(conn), store.documents(conn), store.library(conn))
 
 
 def date_bounds(value: str) -> tuple[dt.date, dt.date] | None:
@@ -332,7 +357,8 @@ def date_bounds(value: str) -> tuple[dt.date, dt.date] | None:
 
 def build_filters(kinds: Iterable[str] = (), dates: Sequence[dt.date] = (),
                   doc_ids: Iterable[str] = (),
-                  span: tuple[dt.date, dt.date] | None = None) -> Filters:
+                  span: tuple[dt.date, dt.date] | None = None,
+                  councils: Iterable[str] = ()) -> Filters:
     """Filters from the sidebar's widgets.
 
     A date range equal to the whole span of the index means "any date": applying it
@@ -345,7 +371,7 @@ def build_filters(kinds: Iterable[str] = (), dates: Sequence[dt.date] = (),
     if len(dates) >= 2 and (span is None or dates[1] < span[1]):
         date_to = dates[1].isoformat()
     return Filters(kinds=tuple(kinds), date_from=date_from, date_to=date_to,
-                   doc_ids=tuple(doc_ids))
+                   doc_ids=tuple(doc_ids), councils=tuple(council_key(c) for c in councils))
 
 
 def describe_filters(filters: Filters, titles: dict[str, str] | None = None) -> str:
@@ -354,6 +380,8 @@ def describe_filters(filters: Filters, titles: dict[str, str] | None = None) -> 
         return ""
     titles = titles or {}
     parts = []
+    if filters.councils:
+        parts.append("council: " + ", ".join(filters.councils))
     if filters.kinds:
         parts.append("kind: " + ", ".join(filters.kinds))
     if filters.date_from or filters.date_to:
@@ -365,4 +393,5 @@ def describe_filters(filters: Filters, titles: dict[str, str] | None = None) -> 
 
 def filters_json(filters: Filters) -> str:
     return json.dumps({"kinds": list(filters.kinds), "date_from": filters.date_from,
-                       "date_to": filters.date_to, "doc_ids": list(filters.doc_ids)})
+                       "date_to": filters.date_to, "doc_ids": list(filters.doc_ids),
+                       "councils": list(filters.councils)})

@@ -17,12 +17,22 @@ from datetime import date
 from pathlib import Path
 
 from rag.cleaning import clean_report_text
+from rag.ofsted import OfstedMeta, read_metadata
 from rag.pdf import PdfError, pdf_pages
 from rag.webpage import clean_web_text, looks_like_web_page
 
 SUPPORTED = {".txt", ".md", ".pdf", ".html", ".htm"}
 CATALOG_NAME = "catalog.toml"
-KINDS = ("inspection report", "monitoring letter", "council statement", "news article")
+KINDS = ("inspection report", "monitoring letter", "focused visit letter",
+         "joint targeted area inspection", "council statement", "news article")
+# What an Ofsted publication says it is (rag.ofsted), as a document kind.
+_OFSTED_KINDS = {"inspection": "inspection report", "monitoring visit": "monitoring letter",
+                 "focused visit": "focused visit letter",
+                 "joint targeted area inspection": "joint targeted area inspection"}
+_LETTERS = ("monitoring letter", "focused visit letter", "joint targeted area inspection")
+# Fields catalog.toml may set for a file: the loader's own, and what Ofsted reports carry.
+CATALOG_FIELDS = ("title", "date", "kind", "publisher", "url", "council", "inspection_start",
+                  "inspection_end", "published", "judgements")
 
 
 class LoadError(Exception):
@@ -41,6 +51,12 @@ class Document:
     text: str  # cleaned text; chunk spans index into it
     page_starts: list[int] = field(default_factory=list)  # offset of each page; [] = no pages
     content_hash: str = ""
+    # What an Ofsted publication states about itself (rag.ofsted); None or {} otherwise.
+    council: str | None = None
+    inspection_start: str | None = None  # ISO dates
+    inspection_end: str | None = None
+    published: str | None = None
+    judgements: dict[str, str] = field(default_factory=dict)  # {"overall_effectiveness": ...}
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding a character offset, for documents that have pages."""
@@ -195,8 +211,11 @@ def date_from_name(name: str) -> str | None:
     return m[1]
 
 
-def infer_kind(text: str, name: str, web: bool) -> str:
-    """Classify by the document's own shape; the catalog can correct it."""
+def infer_kind(text: str, name: str, web: bool, ofsted: OfstedMeta | None = None) -> str:
+    """Classify by what the document says it is, else by its shape; the catalog can
+    correct it."""
+    if ofsted is not None and ofsted.kind in _OFSTED_KINDS and not web:
+        return _OFSTED_KINDS[ofsted.kind]
     head = text[:4000].lower()
     lname = name.lower()
     if web:
@@ -211,8 +230,38 @@ def infer_kind(text: str, name: str, web: bool) -> str:
     return "document"
 
 
+_PLACE = r"((?:[A-Z][a-z]+[ -]){0,3}[A-Z][a-z]+)"
+_COUNCIL_MENTION = re.compile(
+    _PLACE + r"(?:['\u2019]s)? (?:City Council|County Council|Borough Council|[Cc]ouncil\b|"
+    r"[Cc]hildren['\u2019]s (?:[Ss]ervices|[Tt]rust|social care))"
+    r"|[Cc]hildren['\u2019]s (?:social care|services) in " + _PLACE)
+_NOT_PLACES = frozenset({"The", "Our", "This", "Its", "Care", "Social", "City", "County",
+                         "Local", "Borough", "Health", "Ofsted", "Children"})
+_BODIES = frozenset({"City", "County", "Borough", "Metropolitan", "District"})
+
+
+def infer_council(text: str) -> str | None:
+    """The council a document that is not an Ofsted publication is about: the place it
+    most often writes as a council ("Birmingham City Council", "Birmingham children's
+    services", "children's social care in Birmingham"). Press releases and news about a
+    council's services answer questions about that council, so a question naming it
+    must still find them. Reads the first 20,000 characters (bounded patterns)."""
+    counts: dict[str, int] = {}
+    for m in _COUNCIL_MENTION.finditer(text[:20_000]):
+        place = m[1] or m[2]
+        words = place.split()
+        while words and words[0] in _NOT_PLACES:
+            words = words[1:]
+        while words and words[-1] in _BODIES:
+            words = words[:-1]
+        if words:
+            name = " ".join(words)
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda n: (counts[n], -len(n))) if counts else None
+
+
 def infer_publisher(text: str, kind: str) -> str | None:
-    if kind in ("inspection report", "monitoring letter") and re.search(r"\bOfsted\b", text):
+    if kind in _OFSTED_KINDS.values() and re.search(r"\bOfsted\b", text):
         return "Ofsted"
     return None
 
@@ -220,7 +269,7 @@ def infer_publisher(text: str, kind: str) -> str | None:
 def infer_title(text: str, kind: str, stem: str) -> str:
     """A letter's subject line, else the first short line, else the file name."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if kind == "monitoring letter":
+    if kind in _LETTERS:
         for i, line in enumerate(lines[:-1]):
             if line.lower().startswith("dear "):
                 return lines[i + 1].rstrip(".")
@@ -240,11 +289,17 @@ def load_catalog(corpus_dir: Path) -> dict[str, dict[str, str]]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise LoadError(f"{path}: not valid TOML ({exc}); fix or remove it") from exc
-    allowed = {"title", "date", "kind", "publisher", "url"}
     for name, entry in data.items():
-        unknown = set(entry) - allowed
+        if not isinstance(entry, dict):
+            raise LoadError(f"{path}: {name!r} is not a table; write [\"file name\"] with the "
+                            f"fields under it (known: {list(CATALOG_FIELDS)})")
+        if not isinstance(entry.get("judgements", {}), dict):
+            raise LoadError(f"{path}: [{name!r}] judgements must be a table, such as "
+                            '{overall_effectiveness = "good"}')
+        unknown = set(entry) - set(CATALOG_FIELDS)
         if unknown:
-            raise LoadError(f"{path}: [{name!r}] has unknown fields {sorted(unknown)}")
+            raise LoadError(f"{path}: [{name!r}] has unknown fields {sorted(unknown)}; "
+                            f"known: {list(CATALOG_FIELDS)}")
     return data
 
 
@@ -285,18 +340,26 @@ def load_document(
     text = "\n\n".join(parts)
     if not text.strip():
         raise LoadError(f"{source}: no text left after cleaning; check the file has prose")
-    # Dates are read from the raw head too: web cleaning drops bylines that carry them.
-    raw_head = text if path.suffix.lower() == ".pdf" else decode_text(data, source)[:3000]
+    # Dates and Ofsted's heading are read from the raw text too: web cleaning drops bylines
+    # that carry dates, and report cleaning rewraps the judgement table.
+    raw = text if path.suffix.lower() == ".pdf" else decode_text(data, source)
+    ofsted = read_metadata(raw) if not web else OfstedMeta()
     name_date = date_from_name(path.name)
     if not (name_date and len(name_date) == 10):
-        name_date = find_date(raw_head) or name_date
-    kind = infer_kind(text, path.name, web)
+        name_date = ofsted.published or find_date(raw[:3000]) or name_date
+    kind = infer_kind(text, path.name, web, ofsted)
     meta = {
-        "title": infer_title(text, kind, path.stem),
+        # A letter's subject line as written: report cleaning joins it to the next line.
+        "title": infer_title(raw if kind in _LETTERS and not web else text, kind, path.stem),
         "date": name_date,
         "kind": kind,
         "publisher": infer_publisher(text, kind),
         "url": None,
+        "council": ofsted.council or infer_council(text),
+        "inspection_start": ofsted.inspection_start,
+        "inspection_end": ofsted.inspection_end,
+        "published": ofsted.published,
+        "judgements": dict(ofsted.judgements),
     }
     meta.update((catalog or {}).get(path.name, {}))
     return Document(
@@ -310,4 +373,13 @@ def load_document(
         text=text,
         page_starts=page_starts if len(pages) > 1 or path.suffix.lower() == ".pdf" else [],
         content_hash=hashlib.sha256(data).hexdigest(),
+        council=_text_or_none(meta["council"]),
+        inspection_start=_text_or_none(meta["inspection_start"]),
+        inspection_end=_text_or_none(meta["inspection_end"]),
+        published=_text_or_none(meta["published"]),
+        judgements={str(k): str(v).lower() for k, v in dict(meta["judgements"] or {}).items()},
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return str(value) if value else None

@@ -603,3 +603,28 @@ def read_metadata(text: str) -> OfstedMeta:
     if found is None:
         return OfstedMeta()
     return OfstedMeta(**found)
+
+
+# ------------------------------------------------------------------- where it is stated
+def _spaced(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern over text whose line breaks are kept: any run of whitespace
+    where the pattern has a space."""
+    source = pattern.pattern.replace(" ?", r"\s*").replace(" ", r"\s+")
+    return re.compile(source, pattern.flags)
+
+
+_STATED = {key: [_spaced(p)] for key, p in _JUDGEMENT_PATTERNS.items()}
+_STATED["overall_effectiveness"] = [_spaced(p) for p in (_ILACS_OVERALL, *_SIF_OVERALL)]
+_STATED_CHARS = 20_000
+
+
+def stated_judgement(text: str, key: str) -> tuple[int, int] | None:
+    """Where a passage states a judgement ("Overall effectiveness Inadequate",
+    "Children's services in Dudley ... are inadequate"), as a span of ``text``, so an
+    answer can quote it verbatim; None when the passage does not state it."""
+    head = text[:_STATED_CHARS]
+    plain = head.translate(str.maketrans({k: v for k, v in _PLAIN.items() if v != ""}))
+    for pattern in _STATED.get(key, []):
+        if (m := pattern.search(plain)) is not None:
+            return m.start(), m.end()
+    return None

@@ -13,16 +13,43 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from rag.figures import asked_figure
 from rag.glossary import expand_query, typed_acronyms, used_entries
+from rag.ofsted import council_aliases, council_key
 from rag.words import STOPWORDS, content_words, sentence_words
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _DOCUMENT_YEAR = re.compile(
     r"\b((?:19|20)\d\d)(?:'s)?\s+(?:\w+\s+)?(?:re-?)?(?:inspection|visit|report|letter)"
     r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
+# A question about what happened around a document rather than in it: "since the 2016
+# inspection", "across the 2016 inspection and the later visits", "how has it changed".
+_OVER_TIME = re.compile(r"\b(?:since|after|before|following|later|subsequent|previous|earlier|"
+                        r"across|between|compared?|comparison|changed?|improved?)\b", re.I)
+# A question about Ofsted's judgements: "What was Dudley's overall effectiveness in
+# 2016?", "Which councils were judged inadequate in 2016?".
+_JUDGEMENT = re.compile(r"\b(?:judged|judgements?|judgments?|graded|grades?|rated|ratings?|"
+                        r"overall\s+effectiveness)\b", re.I)
+_GRADES = {"inadequate": "inadequate", "outstanding": "outstanding",
+           "requires improvement": "requires improvement to be good", "good": "good"}
+_GRADE_NAMED = re.compile(r"\b(inadequate|outstanding|requires\s+improvement|good)\b", re.I)
+_LISTING = re.compile(r"\bwhich\s+(?:councils?|local\s+authorit(?:y|ies)|areas?)\b|"
+                      r"\bhow\s+(?:has|have|did)\b.*\bchange", re.I)
+# Which judgement a question asks for, as rag.ofsted's keys, most likely first; the
+# overall judgement when it names none.
+_JUDGEMENT_KEYS = (
+    (re.compile(r"\boverall\b", re.I), ("overall_effectiveness",)),
+    (re.compile(r"help\s+and\s+protection", re.I), ("help_and_protection",)),
+    (re.compile(r"care\s+leavers", re.I), ("care_leavers", "children_in_care")),
+    (re.compile(r"children\s+in\s+care|looked\s+after|permanence", re.I),
+     ("children_in_care", "looked_after_and_permanence")),
+    (re.compile(r"\badoption\b", re.I), ("adoption",)),
+    (re.compile(r"\bleaders|\bleadership|\bmanagement\b", re.I),
+     ("impact_of_leaders", "leadership")),
+)
 # "the sixth monitoring visit": a document named by its place in a series.
 _ORDINAL_DOCUMENT = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
@@ -66,6 +93,8 @@ class Lexicon(Protocol):
 
     def spelled(self, acronym: str) -> str | None: ...
 
+    def councils(self) -> dict[str, str]: ...
+
 
 @dataclass(frozen=True)
 class Acronym:
@@ -91,6 +120,26 @@ class Ordinal:
 
 
 @dataclass(frozen=True)
+class JudgementAsk:
+    """A question about Ofsted's judgements of a council's services."""
+
+    keys: tuple[str, ...]  # rag.ofsted judgement keys, the first a document has is used
+    grade: str | None = None  # "which councils were judged inadequate": only that grade
+    listing: bool = False  # asks for several rows (which councils; how it has changed)
+
+
+def asked_judgement(text: str) -> JudgementAsk | None:
+    if not _JUDGEMENT.search(text):
+        return None
+    keys = next((k for pattern, k in _JUDGEMENT_KEYS if pattern.search(text)),
+                ("overall_effectiveness",))
+    listing = bool(_LISTING.search(text))
+    named = _GRADE_NAMED.search(text) if listing else None
+    grade = _GRADES[" ".join(named[1].lower().split())] if named else None
+    return JudgementAsk(keys, grade, listing)
+
+
+@dataclass(frozen=True)
 class Query:
     """One question as every stage needs it, read once."""
 
@@ -103,10 +152,13 @@ class Query:
     subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
     years: tuple[str, ...] = ()  # every year named
     document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
+    over_time: bool = False  # asks about change or what came before or after a document
     ordinals: tuple[Ordinal, ...] = ()
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
+    councils: tuple[str, ...] = ()  # keys of the library's councils it names (or follows up)
     figure: str | None = None  # "number", "money" or None (rag.figures)
     open: bool = False  # asks for findings rather than one fact: a longer answer
+    judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
 
     @property
@@ -121,6 +173,12 @@ def understand(question: str, history: Sequence[str] = (),
     Without a ``lexicon`` no acronym is expanded: the pure reading of the words.
     """
     text = contextualise(question, history)
+    known = lexicon.councils() if lexicon is not None else {}
+    councils = named_councils(text, known)
+    if not councils and history and text != question:
+        # A follow-up stays with the council the conversation has been about.
+        councils = next((c for past in reversed(history) if (c := named_councils(past, known))),
+                        ())
     glossary = lexicon.glossary() if lexicon is not None else []
     spelled = _spelled_acronyms(text, glossary, lexicon) if lexicon is not None else []
     pairs = glossary + [(a.short, a.long) for a in spelled]
@@ -138,12 +196,15 @@ def understand(question: str, history: Sequence[str] = (),
                             if w not in STOPWORDS and w not in forms) if subject else (),
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         document_years=tuple(dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(text))),
+        over_time=bool(_OVER_TIME.search(text)),
         ordinals=tuple(Ordinal(" ".join(m.group().lower().split()), m[1].lower(),
                                m.group().lower().split()[-1])
                        for m in _ORDINAL_DOCUMENT.finditer(text)),
         names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
+        councils=councils,
         figure=asked_figure(question),
         open=bool(_OPEN_QUESTION.search(question)),
+        judgement=asked_judgement(text),
         asked_words=frozenset(asked_words(dense_text)),
     )
 
@@ -159,6 +220,46 @@ def _spelled_acronyms(text: str, glossary: list[tuple[str, str]],
     known = {short for short, _ in glossary}
     return [Acronym(acronym, phrase, spelled=True) for acronym in typed_acronyms(text)
             if acronym not in known and (phrase := lexicon.spelled(acronym))]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+
+
+@lru_cache(maxsize=4096)
+def _written_forms(name: str) -> tuple[tuple[str, ...], ...]:
+    """The word sequences a council may be written as: its key ("sandwell"), the leading
+    words of a long name ("newcastle" for Newcastle upon Tyne) and its initialisms ("bcp")."""
+    key = council_key(name).split()
+    forms = {tuple(a.split()) for a in council_aliases(name)}
+    for i, word in enumerate(key[1:], start=1):
+        if word in ("of", "upon", "on"):
+            forms.add(tuple(key[:i]))
+            break
+    return tuple(sorted(f for f in forms if f))
+
+
+def named_councils(text: str, councils: dict[str, str]) -> tuple[str, ...]:
+    """Keys of the councils (key -> name) that the text names, in the order named.
+
+    A name counts when written with a capital ("Reading", not "reading"), an initialism
+    when written in capitals ("BCP"); "Sandwell Children's Trust" and "Sandwell's" name
+    Sandwell. The forms are made from each council's own name (rag.ofsted), not listed.
+    """
+    text = _POSSESSIVE.sub("", text).replace("\u2019", "").replace("'", "").replace("&", " and ")
+    tokens = _TOKEN.findall(text)
+    lower = [t.lower() for t in tokens]
+    found: dict[str, int] = {}
+    for key, name in councils.items():
+        for form in _written_forms(name):
+            initialism = len(form) == 1 and form[0] not in council_key(name).split()
+            for i in range(len(lower) - len(form) + 1):
+                if tuple(lower[i:i + len(form)]) != form:
+                    continue
+                first = tokens[i]
+                if (first.isupper() and len(first) >= 3) if initialism else first[0].isupper():
+                    found[key] = min(found.get(key, i), i)
+    return tuple(sorted(found, key=found.get))
 
 
 def topic_of(question: str) -> str:

@@ -33,9 +33,12 @@ class Filters:
     date_from: str | None = None  # ISO date, inclusive
     date_to: str | None = None
     doc_ids: tuple[str, ...] = ()
+    councils: tuple[str, ...] = ()  # council keys (rag.ofsted.council_key)
+    years: tuple[str, ...] = ()  # dated, inspected or published in one of these years
 
     def is_empty(self) -> bool:
-        return not (self.kinds or self.date_from or self.date_to or self.doc_ids)
+        return not (self.kinds or self.date_from or self.date_to or self.doc_ids
+                    or self.councils or self.years)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class DocumentRef:
     source: str
     date: str | None
     kind: str
+    council: str | None = None  # the local authority an Ofsted publication is about
 
     @property
     def choice_label(self) -> str:

@@ -24,6 +24,7 @@ from rag.scope import scopes
 from rag.store import IndexReader
 
 MODES = ("hybrid", "dense", "bm25")
+JUDGED_OPENING_CHUNKS = 2  # of each report in scope, for a question about its judgement
 
 
 def interleave(lists: list[list[int]]) -> list[int]:
@@ -146,6 +147,11 @@ class Retriever:
             vector = self.embedder.encode([query.dense_text])[0]
         lists, fused, rankings = [], {}, {}
         filters, narrower = scopes(query, filters, self.reader)
+        asks_judgement = query.judgement is not None and not query.over_time
+        if asks_judgement and (filters.councils or filters.doc_ids):
+            # A judgement is stated on a report's first pages, beside the headline
+            # findings; words of the question ("overall effectiveness") rarely are.
+            lists.append(self.reader.judged_openings(filters, JUDGED_OPENING_CHUNKS))
         for scope in [*narrower, filters]:
             ranked, scores, named = self._ranked(query.bm25_text, vector, scope, mode, n)
             lists.append(ranked)

@@ -21,11 +21,14 @@ from rag.words import STOPWORDS
 
 
 def year_scopes(query: Query, filters: Filters) -> list[Filters]:
-    """One filter per distinct year the question names, unless dates are already fixed."""
+    """One filter per distinct year the question names, unless dates are already fixed.
+
+    A document is of a year when it is dated, inspected or published in it: "the 2022
+    inspection" may have been published in 2023.
+    """
     if filters.date_from or filters.date_to:
         return []
-    return [replace(filters, date_from=f"{y}-01-01", date_to=f"{y}-12-31")
-            for y in query.years]
+    return [replace(filters, years=(y,)) for y in query.years]
 
 
 def ordinal_documents(query: Query, reader: IndexReader) -> dict[str, list[str]]:
@@ -47,7 +50,16 @@ def scopes(query: Query, filters: Filters,
     visit"), when the named documents get a list of their own beside the years'.
     A filter that already names documents is the user's choice and is kept.
     """
-    years = year_scopes(query, filters)
+    if query.councils and not (filters.councils or filters.doc_ids):
+        # A question that names a council is about that council: another council's
+        # report never answers it, however alike the findings read.
+        filters = replace(filters, councils=query.councils)
+    chosen = filters.doc_ids or filters.date_from or filters.date_to or filters.years
+    if query.document_years and not (chosen or query.over_time):
+        # "The 2021 focused visit": the same council's other years are not it. Not so
+        # for "since the 2016 inspection", which asks about the documents after it.
+        filters = replace(filters, years=query.document_years)
+    years = [s for s in year_scopes(query, filters) if s != filters]
     named = sorted({d for docs in ordinal_documents(query, reader).values() for d in docs})
     if not named or filters.doc_ids:
         return filters, years
@@ -56,6 +68,15 @@ def scopes(query: Query, filters: Filters,
 
 
 # ------------------------------------------------------------------- out of scope
+
+def unknown_councils(query: Query, reader: IndexReader) -> list[str]:
+    """Capitalised names the passages use as a council's ("Manchester City Council")
+    that are not a council the library holds: a question about a council the library
+    has no report on is declined, however alike other councils' findings read."""
+    held = {w for name in reader.councils().values() for w in name.lower().split()}
+    return [n for n in query.names if not query.councils and n.lower() not in held
+            and reader.used_as_council(n)]
+
 
 def unknown_names(query: Query, reader: IndexReader) -> list[str]:
     """Capitalised names in the question that no indexed passage or title mentions.
@@ -96,7 +117,7 @@ def undocumented_years(query: Query, reader: IndexReader) -> list[str]:
     any year after the newest dated document: reports cannot describe what happened
     after they were written.
     """
-    years = [y for y in query.document_years if not reader.has_year(y)]
+    years = [y for y in query.document_years if not reader.has_year(y, query.councils)]
     newest = reader.newest_year()
     if newest:
         years.extend(y for y in query.years if y > newest and y not in years)
@@ -120,10 +141,16 @@ def out_of_scope(query: Query, reader: IndexReader, passages: list[str], embedde
     names = unknown_names(query, reader)
     if names:
         return f"No indexed document mentions {', '.join(names)}."
+    councils = unknown_councils(query, reader)
+    if councils:
+        return f"The library holds no report on {' or '.join(councils)}."
     words = unmentioned_subject_words(query, reader, passages, embedder, synonym_similarity)
     if words:
         return f"No indexed document mentions {' or '.join(map(repr, words))}."
     years = undocumented_years(query, reader)
+    if years and query.councils:
+        held = " or ".join(reader.councils()[c] for c in query.councils)
+        return f"No indexed document on {held} is dated {', '.join(years)}."
     if years:
         return f"No indexed document is dated {', '.join(years)}."
     ordinals = unknown_ordinals(query, reader)

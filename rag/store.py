@@ -26,10 +26,11 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.documents import Document
 from rag.glossary import spell_out
+from rag.ofsted import council_key
 from rag.records import DocumentRef, Filters, Passage
 from rag.words import STOPWORDS, TOKEN
 
-FORMAT_VERSION = 2  # 2: sentence vectors stored beside each chunk
+FORMAT_VERSION = 3  # 2: sentence vectors stored beside each chunk; 3: Ofsted metadata
 DB_NAME = "rag.sqlite"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
@@ -48,7 +49,13 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     page_starts TEXT NOT NULL,
     indexed_at REAL NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    council TEXT,
+    council_key TEXT,
+    inspection_start TEXT,
+    inspection_end TEXT,
+    published TEXT,
+    judgements TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -217,9 +224,12 @@ def insert_document(
     """
     conn.execute(
         "INSERT INTO documents (doc_id, source, title, date, kind, publisher, url, content_hash,"
-        " page_starts, indexed_at, text) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " page_starts, indexed_at, text, council, council_key, inspection_start,"
+        " inspection_end, published, judgements) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (doc.doc_id, doc.source, doc.title, doc.date, doc.kind, doc.publisher, doc.url,
-         doc.content_hash, json.dumps(doc.page_starts), time.time(), doc.text),
+         doc.content_hash, json.dumps(doc.page_starts), time.time(), doc.text, doc.council,
+         council_key(doc.council) if doc.council else None, doc.inspection_start,
+         doc.inspection_end, doc.published, json.dumps(doc.judgements, sort_keys=True)),
     )
     ids = []
     for chunk, vector in zip(chunks, vectors, strict=True):
@@ -403,24 +413,68 @@ def _filter_sql(filters: Filters) -> tuple[str, list]:
     if filters.date_to:
         clauses.append("substr(d.date || '-01-01', 1, 10) <= ?")
         args.append(filters.date_to)
+    if filters.councils:
+        clauses.append(f"d.council_key IN ({','.join('?' * len(filters.councils))})")
+        args.extend(filters.councils)
+    if filters.years:
+        # "The 2022 inspection" may mean the year it was carried out or published.
+        marks = ",".join("?" * len(filters.years))
+        clauses.append(f"(substr(d.date, 1, 4) IN ({marks}) OR substr(d.inspection_start, 1, 4)"
+                       f" IN ({marks}) OR substr(d.inspection_end, 1, 4) IN ({marks}))")
+        args.extend([*filters.years] * 3)
     return " AND ".join(clauses), args
+
+
+_REF = "d.doc_id, d.title, d.source, d.date, d.kind, d.council"
 
 
 def _document_ref(row: sqlite3.Row) -> DocumentRef:
     return DocumentRef(doc_id=row["doc_id"], title=row["title"], source=row["source"],
-                       date=row["date"], kind=row["kind"])
+                       date=row["date"], kind=row["kind"], council=row["council"])
 
 
 def documents(conn: sqlite3.Connection) -> list[DocumentRef]:
     """Every indexed document, oldest first (undated last), then by title."""
-    rows = conn.execute("SELECT doc_id, title, source, date, kind FROM documents"
+    rows = conn.execute(f"SELECT {_REF} FROM documents d"
                         " ORDER BY coalesce(date, '9999'), title")
     return [_document_ref(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class LibraryEntry:
+    """One row of the library table (`rag library --json`, the page's library view)."""
+
+    doc: DocumentRef
+    inspection_start: str | None
+    inspection_end: str | None
+    published: str | None
+    judgements: dict[str, str]
+
+    def to_json(self) -> dict:
+        d = self.doc
+        return {"source": d.source, "title": d.title, "council": d.council, "kind": d.kind,
+                "date": d.date, "inspection_start": self.inspection_start,
+                "inspection_end": self.inspection_end, "published": self.published,
+                "judgements": self.judgements}
+
+
+def library(conn: sqlite3.Connection) -> list[LibraryEntry]:
+    """Every document with what Ofsted's heading says of it: by council, then date."""
+    return _library_rows(conn, "1", [])
+
+
+def _library_rows(conn: sqlite3.Connection, where: str, args: list) -> list[LibraryEntry]:
+    rows = conn.execute(
+        f"SELECT {_REF}, d.inspection_start, d.inspection_end, d.published, d.judgements"
+        f" FROM documents d WHERE {where}"
+        " ORDER BY coalesce(council, '~'), coalesce(date, '9999'), title", args)
+    return [LibraryEntry(_document_ref(r), r["inspection_start"], r["inspection_end"],
+                         r["published"], json.loads(r["judgements"])) for r in rows]
+
+
 def document_text(conn: sqlite3.Connection, doc_id: str) -> tuple[DocumentRef, str] | None:
     """A document and its whole cleaned text; None when it is no longer indexed."""
-    row = conn.execute("SELECT doc_id, title, source, date, kind, text FROM documents"
+    row = conn.execute(f"SELECT {_REF}, d.text FROM documents d"
                        " WHERE doc_id = ?", (doc_id,)).fetchone()
     return (_document_ref(row), row["text"]) if row else None
 
@@ -460,6 +514,7 @@ class IndexReader:
         self._glossary: list[tuple[str, str]] = []
         self._allowed: dict[Filters, np.ndarray] = {}
         self._spelled: dict[str, str | None] = {}
+        self._councils: dict[str, str] = {}
         self._lock = threading.Lock()
         self.refresh()
 
@@ -495,6 +550,9 @@ class IndexReader:
         self._glossary = [(r[0], r[1]) for r in self.conn.execute(
             "SELECT short, min(long) FROM glossary GROUP BY short")]
         self._allowed, self._spelled = {}, {}
+        self._councils = {r[0]: r[1] for r in self.conn.execute(
+            "SELECT council_key, min(council) FROM documents WHERE council_key IS NOT NULL"
+            " GROUP BY council_key")}
         return True
 
     # The questions retrieval, the scope checks and reading a question ask of the index.
@@ -536,13 +594,28 @@ class IndexReader:
                                                 STOPWORDS))
         return self._spelled[acronym]
 
+    def councils(self) -> dict[str, str]:
+        """council key -> the council's name, for every council the library holds."""
+        return self._councils
+
     def newest_year(self) -> str | None:
         return self.conn.execute("SELECT max(substr(date, 1, 4)) FROM documents").fetchone()[0]
 
-    def has_year(self, year: str) -> bool:
-        """Whether any document is dated in that year."""
-        return self.conn.execute("SELECT 1 FROM documents WHERE date LIKE ? LIMIT 1",
-                                 (f"{year}%",)).fetchone() is not None
+    def has_year(self, year: str, councils: Sequence[str] = ()) -> bool:
+        """Whether any document (on one of these councils) is of that year: dated,
+        inspected or published in it."""
+        where, args = _filter_sql(Filters(councils=tuple(councils), years=(year,)))
+        return self.conn.execute(f"SELECT 1 FROM documents d WHERE {where} LIMIT 1",
+                                 args).fetchone() is not None
+
+    def used_as_council(self, name: str) -> bool:
+        """Whether some passage writes the name as a council's: "Manchester City
+        Council", "Manchester's children's services"."""
+        n = name.lower()
+        phrases = [f'"{n} council"', f'"{n} city council"', f'"{n} county council"',
+                   f'"{n} borough council"', f'"{n} children s services"']
+        return self.conn.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                                 (" OR ".join(phrases),)).fetchone() is not None
 
     def documents_naming(self, ordinal: str, noun: str, phrase: str) -> list[str]:
         """Documents that name "the fourth monitoring visit": in a passage with the
@@ -626,18 +699,38 @@ class IndexReader:
             return []
         marks = ",".join("?" * len(ids))
         rows = {r["id"]: r for r in self.conn.execute(
-            "SELECT c.id, c.doc_id, d.title, d.source, d.date, d.kind, c.page, c.paragraph,"
-            " c.section, c.text FROM chunks c JOIN documents d USING (doc_id)"
-            f" WHERE c.id IN ({marks})", list(ids))}
+            f"SELECT c.id, {_REF}, c.page, c.paragraph, c.section, c.text"
+            f" FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
+            list(ids))}
         return [Passage(chunk_id=i, doc=_document_ref(r), page=r["page"],
                         paragraph=r["paragraph"], section=r["section"], text=r["text"],
                         score=round(scores[i], 6))
                 for i in ids if (r := rows.get(i)) is not None]
 
+    def library(self, filters: Filters) -> list[LibraryEntry]:
+        """The library table's rows a filter admits, by council, then date."""
+        where, args = _filter_sql(filters)
+        return _library_rows(self.conn, where, args)
+
+    def judged_openings(self, filters: Filters, n: int, documents: int = 5) -> list[int]:
+        """The first n chunk ids of the newest (up to ``documents``) documents a filter
+        admits that carry judgements, newest first."""
+        where, args = _filter_sql(filters)
+        docs = [r[0] for r in self.conn.execute(
+            f"SELECT d.doc_id FROM documents d WHERE {where} AND d.judgements != '{{}}'"
+            " ORDER BY coalesce(d.date, '') DESC LIMIT ?", [*args, documents])]
+        return [r[0] for doc in docs for r in self.conn.execute(
+            "SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT ?", (doc, n))]
+
+    def opening_passages(self, doc_id: str, n: int) -> list[Passage]:
+        """A document's first n chunks, in order."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT ?", (doc_id, n))]
+        return self.passages(ids, dict.fromkeys(ids, 0.0))
+
     def document_texts(self) -> list[tuple[DocumentRef, str]]:
         """Every document with its whole cleaned text, by id."""
-        rows = self.conn.execute(
-            "SELECT doc_id, title, source, date, kind, text FROM documents ORDER BY doc_id")
+        rows = self.conn.execute(f"SELECT {_REF}, d.text FROM documents d ORDER BY doc_id")
         return [(_document_ref(r), r["text"]) for r in rows]
 
     def close(self) -> None:

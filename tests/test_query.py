@@ -17,6 +17,10 @@ class Lexicon:
     def glossary(self) -> list[tuple[str, str]]:
         return self._glossary
 
+    def councils(self) -> dict[str, str]:
+        return {"sandwell": "Sandwell", "bournemouth christchurch and poole":
+                "Bournemouth, Christchurch and Poole", "reading": "Reading"}
+
     def spelled(self, acronym: str) -> str | None:
         written = any(acronym.lower() in p.lower().split() for p in self.passages)
         return None if written else spell_out(acronym, self.passages, STOPWORDS)
@@ -87,3 +91,39 @@ def test_a_follow_up_is_understood_with_the_previous_question() -> None:
     assert query.years == ("2016",)
     # The bm25 text drops the words that point at documents; the dense text keeps them.
     assert "2016" not in query.bm25_text and "2016" in query.dense_text
+
+
+def test_councils_are_named_in_their_common_forms_and_a_follow_up_keeps_them() -> None:
+    assert understand("What did Sandwell Children's Trust do about care leavers?",
+                      lexicon=LEXICON).councils == ("sandwell",)
+    assert understand("How is BCP doing?", lexicon=LEXICON).councils == (
+        "bournemouth christchurch and poole",)
+    # A place's name with a capital; the everyday word is not a council.
+    assert understand("What did inspectors say about reading?", lexicon=LEXICON).councils == ()
+    assert understand("Compare Reading and Sandwell", lexicon=LEXICON).councils == (
+        "reading", "sandwell")
+    follow = understand("And what about care leavers?",
+                        ["What did the 2022 Sandwell inspection say about the MASH?"],
+                        lexicon=LEXICON)
+    assert follow.councils == ("sandwell",)
+    # A full new question does not inherit the council.
+    new = understand("How many children were looked after in March 2016?",
+                     ["What did the 2022 Sandwell inspection say?"], lexicon=LEXICON)
+    assert new.councils == ()
+
+
+def test_judgement_questions_are_told_with_the_judgement_asked_for() -> None:
+    overall = understand("What was Sandwell's overall effectiveness judgement in 2022?")
+    assert overall.judgement is not None
+    assert overall.judgement.keys == ("overall_effectiveness",) and not overall.judgement.listing
+    listing = understand("Which councils were judged inadequate in 2016?").judgement
+    assert listing is not None and listing.listing and listing.grade == "inadequate"
+    leavers = understand("How were care leavers judged at the 2019 inspection?").judgement
+    assert leavers is not None and leavers.keys[0] == "care_leavers"
+    assert understand("What did inspectors say about care leavers?").judgement is None
+
+
+def test_a_year_used_as_a_reference_point_is_told_from_the_year_asked_about() -> None:
+    assert not understand("What did the 2021 focused visit find?").over_time
+    assert understand("Has the quality of care plans improved since the 2016 inspection?"
+                      ).over_time
