@@ -237,7 +237,7 @@ _COUNCIL_MENTION = re.compile(
     r"|[Cc]hildren['\u2019]s (?:social care|services) in " + _PLACE)
 _NOT_PLACES = frozenset({"The", "Our", "This", "Its", "Care", "Social", "City", "County",
                          "Local", "Borough", "Health", "Ofsted", "Children"})
-_BODIES = frozenset({"City", "County", "Borough", "Metropolitan", "District"})
+_BODIES = frozenset({"City", "County", "Borough", "Metropolitan", "District", "Council"})
 
 
 def infer_council(text: str) -> str | None:

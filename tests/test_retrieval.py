@@ -71,8 +71,7 @@ def test_an_undefined_acronym_is_spelled_out_only_by_a_clear_winner() -> None:
 def test_year_scopes_and_topic() -> None:
     scopes = scope.year_scopes(understand("between the 2016 inspection and the 2017 visit"),
                                Filters())
-    assert [(s.date_from, s.date_to) for s in scopes] == [
-        ("2016-01-01", "2016-12-31"), ("2017-01-01", "2017-12-31")]
+    assert [s.years for s in scopes] == [("2016",), ("2017",)]
     assert scope.year_scopes(understand("in 2016"), Filters(date_from="2012-01-01")) == []
     assert topic_of("How did thresholds change between the 2016 inspection and the 2017 "
                     "monitoring visit?") == "How did thresholds the and the ?"
