@@ -332,3 +332,30 @@ def test_document_markup_is_shown_as_text(page) -> None:  # noqa: ANN001
     page.wait_for_timeout(500)  # let the list finish opening for the screenshot
     shot(page, "9-markup-in-filter")
 
+
+
+def test_the_library_view_lists_documents_and_filters_by_council(page) -> None:  # noqa: ANN001
+    page.locator('[data-testid="stSidebar"]').get_by_role(
+        "button", name="Open the library").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator('[data-testid="stDataFrame"]').wait_for()
+    caption = dialog.get_by_text(" documents", exact=False).first
+    everything = caption.inner_text()
+    total = int(everything.split(" of ")[1].split()[0])
+    assert everything.startswith(f"{total} of {total} documents"), everything
+    # Narrow to one council: the five starting documents are all Birmingham's (the two
+    # press articles because they write the place as a council's), the added ones not.
+    dialog.locator('[data-testid="stMultiSelect"]').first.click()
+    page.get_by_role("option", name="Birmingham").click()
+    dialog.get_by_text(f"5 of {total} documents").wait_for()
+    shot(page, "8-library")
+
+
+def test_a_judgement_question_is_answered_with_a_cited_row(page) -> None:  # noqa: ANN001
+    answer = ask(page, "What overall judgement did Ofsted give Birmingham children's "
+                       "services in the 2016 inspection?")
+    body = answer.inner_text()
+    assert "The Birmingham inspection report" in body and "[1]" in body, body
+    assert "inadequate" in body.split("[1]")[0].lower(), body
+    assert any("[1]" in h for h in source_headings(answer)), source_headings(answer)
+    shot(page, "9-judgement")
