@@ -214,7 +214,8 @@ def test_real_ofsted_pdfs_index_with_pages_paragraphs_and_no_letterhead(
     docs = {r["source"]: r for r in reader.conn.execute("SELECT * FROM documents")}
     assert docs["sandwell_inspection-report_2018-01-29.pdf"]["date"] == "2018-01-29"
     assert docs["sandwell_inspection-report_2018-01-29.pdf"]["kind"] == "inspection report"
-    assert docs["coventry_focused-visit-letter_2018-02-22.pdf"]["kind"] == "monitoring letter"
+    assert docs["coventry_focused-visit-letter_2018-02-22.pdf"]["kind"] == "focused visit letter"
+    assert docs["coventry_focused-visit-letter_2018-02-22.pdf"]["council"] == "Coventry"
     chunks = reader.conn.execute("SELECT doc_id, text, page, paragraph FROM chunks").fetchall()
     assert all(c["page"] is not None and c["page"] >= 1 for c in chunks)
     sandwell = [c for c in chunks if c["doc_id"].startswith("sandwell")]
