@@ -25,7 +25,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.documents import Document
-from rag.glossary import spell_out
+from rag.glossary import initials_query, spell_out
 from rag.ofsted import council_key
 from rag.records import DocumentRef, Filters, Passage
 from rag.words import STOPWORDS, TOKEN
@@ -577,11 +577,9 @@ class IndexReader:
         At most ``limit`` of them: enough for a term used throughout a corpus to win
         (bench/bench_acronyms.py: about 0.1 s on the 57k-chunk scale index).
         """
-        letters = " ".join(c.lower() + "*" for c in acronym)
         rows = self.conn.execute(
             "SELECT c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
-            " WHERE chunks_fts MATCH ? LIMIT ?",
-            (f"NEAR({letters}, {2 * (len(acronym) - 1)})", limit))
+            " WHERE chunks_fts MATCH ? LIMIT ?", (initials_query(acronym), limit))
         return [r[0] for r in rows]
 
     def spelled(self, acronym: str) -> str | None:
