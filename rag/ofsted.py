@@ -358,7 +358,7 @@ def council_aliases(name: str) -> set[str]:
 
 # The words after which a name's tail may be dropped: "East Riding [of Yorkshire]",
 # "Newcastle [upon Tyne]", "Stoke[-on-Trent]".
-_PLACE_TAILS = frozenset({"of", "upon", "on"})
+PLACE_TAILS = frozenset({"of", "upon", "on"})
 
 
 def same_council(a: str, b: str) -> bool:
@@ -380,7 +380,7 @@ def same_council(a: str, b: str) -> bool:
                                                         council_aliases(a)):
         return True
     short, long = sorted((ka.split(), kb.split()), key=len)
-    return long[: len(short)] == short and long[len(short)] in _PLACE_TAILS
+    return long[: len(short)] == short and long[len(short)] in PLACE_TAILS
 
 
 # ------------------------------------------------------------------------------ titles

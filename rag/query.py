@@ -18,7 +18,7 @@ from typing import Protocol
 
 from rag.figures import asked_figure
 from rag.glossary import expand_query, typed_acronyms, used_entries
-from rag.ofsted import council_aliases, council_key
+from rag.ofsted import PLACE_TAILS, council_aliases, council_key
 from rag.words import STOPWORDS, content_words, sentence_words
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
@@ -233,7 +233,7 @@ def _written_forms(name: str) -> tuple[tuple[str, ...], ...]:
     key = council_key(name).split()
     forms = {tuple(a.split()) for a in council_aliases(name)}
     for i, word in enumerate(key[1:], start=1):
-        if word in ("of", "upon", "on"):
+        if word in PLACE_TAILS:
             forms.add(tuple(key[:i]))
             break
     return tuple(sorted(f for f in forms if f))
