@@ -17,7 +17,7 @@ from rag.documents import Document
 
 # Bump when chunk text or boundaries change: the manifest records it, so an index built
 # by an older chunker is rebuilt (and says so) instead of mixing two kinds of chunks.
-VERSION = 5
+VERSION = 6  # 6: running headers and footers of text pages stripped (cleaning.py)
 
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z\u2018\u201c'\"(])")
 _BLOCK_SEP = re.compile(r"\n\s*\n")

@@ -14,6 +14,7 @@ rag/words.py.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -41,6 +42,50 @@ from rag.words import (
     text_lines,
     word_count,
 )
+
+# ------------------------------------------------------------- running headers and footers
+
+RUNNING_EDGE_LINES = 3  # non-blank lines at the top and at the bottom of a page
+RUNNING_SHARE = 0.4  # repeated on this share of the later pages (and on three or more)
+
+
+def running_key(line: str) -> str:
+    """A line as a running header repeats it: digits (page numbers, dates) made alike."""
+    return " ".join(re.sub(r"\d+", "#", line.casefold()).split())
+
+
+def strip_running_lines(pages: list[str]) -> list[str]:
+    """The pages without the header and footer lines repeated at their edges.
+
+    A report saved as text keeps every page's running header ("Inspection of Croydon
+    local authority children's services / 14 to 25 October 2024 4"). Left in, it opens a
+    chunk on each page, and those chunks, which name the council and the inspection and
+    little else, outrank the findings for any question that names them. rag/pdf.py does
+    the same from the lines' positions; here the edges are the first and last few
+    non-blank lines. The first page is kept whole: its title is the document's own, often
+    in the running header's words.
+    """
+    if len(pages) < 4:
+        return pages
+    split = [text_lines(p) for p in pages]
+
+    def edges(lines: list[str]) -> list[int]:
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        return filled[:RUNNING_EDGE_LINES] + filled[-RUNNING_EDGE_LINES:]
+
+    counts: Counter[str] = Counter()
+    for lines in split[1:]:
+        counts.update({running_key(lines[i]) for i in edges(lines)})
+    need = max(3, math.ceil(RUNNING_SHARE * (len(pages) - 1)))
+    running = {key for key, n in counts.items() if n >= need and key}
+    if not running:
+        return pages
+    out = [pages[0]]
+    for lines in split[1:]:
+        drop = {i for i in edges(lines) if running_key(lines[i]) in running}
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+    return out
+
 
 # ----------------------------------------------------------------------- contact lines
 

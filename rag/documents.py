@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from rag.cleaning import clean_report_text
+from rag.cleaning import clean_report_text, strip_running_lines
 from rag.ofsted import OfstedMeta, read_metadata
 from rag.pdf import PdfError, pdf_pages
 from rag.webpage import clean_web_text, looks_like_web_page
@@ -148,7 +148,8 @@ def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:
     text = decode_text(data, path.name)
     web = looks_like_web_page(text)
     pages = text.split("\f")
-    cleaned = [clean_web_text(p) if web else clean_report_text(p) for p in pages]
+    cleaned = ([clean_web_text(p) for p in pages] if web else
+               [clean_report_text(p) for p in strip_running_lines(pages)])
     return cleaned, web
 
 

@@ -27,10 +27,12 @@ def judgement_citations(query: Query, reader: IndexReader) -> list[Citation]:
     ask = query.judgement
     if ask is None or not (query.councils or query.years or ask.listing):
         return []
-    if query.over_time and not ask.listing:  # "since Birmingham was judged inadequate"
-        return []
-    years = query.document_years or query.years
-    filters = Filters(councils=query.councils, years=years if not query.over_time else ())
+    source = query.source_years
+    if query.over_time and not (ask.listing or source):  # "since Birmingham was judged
+        return []                                           # inadequate"
+    years = source or query.years
+    filters = Filters(councils=query.councils, years=years if source or not query.over_time
+                      else ())
     citations: list[Citation] = []
     for entry in reader.library(filters):
         key = next((k for k in ask.keys if k in entry.judgements), None)

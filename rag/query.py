@@ -27,8 +27,14 @@ _DOCUMENT_YEAR = re.compile(
     r"|\b(?:inspection|visit|report|letter)\w*\s+(?:in|of|from)\s+((?:19|20)\d\d)\b", re.I)
 # A question about what happened around a document rather than in it: "since the 2016
 # inspection", "across the 2016 inspection and the later visits", "how has it changed".
-_OVER_TIME = re.compile(r"\b(?:since|after|before|following|later|subsequent|previous|earlier|"
-                        r"across|between|compared?|comparison|changed?|improved?)\b", re.I)
+# "Looked after children" is not about time.
+_OVER_TIME = re.compile(r"\b(?:since|(?<!looked\s)after|before|following|later|subsequent|"
+                        r"previous|earlier|across|between|compared?|comparison|changed?|"
+                        r"improved?)\b", re.I)
+# A year the question measures from rather than asks about: "since the 2016 inspection",
+# "changed since 2015, according to the 2017 inspection" (2017 is the source).
+_REFERENCE_YEAR = re.compile(r"\b(?:since|(?<!looked\s)after|before|following|prior\s+to)"
+                             r"(?:\s+[A-Za-z\u2019']+){0,4}?\s+((?:19|20)\d\d)\b", re.I)
 # A question about Ofsted's judgements: "What was Dudley's overall effectiveness in
 # 2016?", "Which councils were judged inadequate in 2016?".
 _JUDGEMENT = re.compile(r"\b(?:judged|judgements?|judgments?|graded|grades?|rated|ratings?|"
@@ -152,6 +158,7 @@ class Query:
     subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
     years: tuple[str, ...] = ()  # every year named
     document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
+    reference_years: tuple[str, ...] = ()  # years it measures from ("since the 2016 inspection")
     over_time: bool = False  # asks about change or what came before or after a document
     ordinals: tuple[Ordinal, ...] = ()
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
@@ -160,6 +167,16 @@ class Query:
     open: bool = False  # asks for findings rather than one fact: a longer answer
     judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
+
+    @property
+    def source_years(self) -> tuple[str, ...]:
+        """The years of the only documents it asks about: "the 2017 inspection" in "what
+        had changed since 2015, according to the 2017 inspection?"; none in "since the
+        2016 inspection", nor in a question about change that does not say from when
+        ("across the 2016 inspection and the later visits"), which asks about others too."""
+        if self.over_time and not self.reference_years:
+            return ()
+        return tuple(y for y in self.document_years if y not in self.reference_years)
 
     @property
     def spelled(self) -> list[Acronym]:
@@ -196,6 +213,7 @@ def understand(question: str, history: Sequence[str] = (),
                             if w not in STOPWORDS and w not in forms) if subject else (),
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         document_years=tuple(dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(text))),
+        reference_years=tuple(dict.fromkeys(m[1] for m in _REFERENCE_YEAR.finditer(text))),
         over_time=bool(_OVER_TIME.search(text)),
         ordinals=tuple(Ordinal(" ".join(m.group().lower().split()), m[1].lower(),
                                m.group().lower().split()[-1])

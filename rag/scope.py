@@ -55,10 +55,10 @@ def scopes(query: Query, filters: Filters,
         # report never answers it, however alike the findings read.
         filters = replace(filters, councils=query.councils)
     chosen = filters.doc_ids or filters.date_from or filters.date_to or filters.years
-    if query.document_years and not (chosen or query.over_time):
+    if query.source_years and not chosen:
         # "The 2021 focused visit": the same council's other years are not it. Not so
         # for "since the 2016 inspection", which asks about the documents after it.
-        filters = replace(filters, years=query.document_years)
+        filters = replace(filters, years=query.source_years)
     years = [s for s in year_scopes(query, filters) if s != filters]
     named = sorted({d for docs in ordinal_documents(query, reader).values() for d in docs})
     if not named or filters.doc_ids:

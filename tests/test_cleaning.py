@@ -490,3 +490,43 @@ def test_report_with_a_back_page_is_not_a_web_page() -> None:
     )
     assert not looks_like_web_page(read(REPORT) + back_page)
     assert not looks_like_web_page(read(LETTER) + back_page)
+
+
+# ------------------------------------------------------------ running headers, text pages
+
+RUNNING = Path(__file__).resolve().parent / "fixtures" / "running-headers"
+
+
+@pytest.mark.parametrize("name, header", [
+    ("croydon_children-s-services-inspection-03-december-2024.txt",
+     "Inspection of Croydon local authority children’s services"),
+    ("sandwell_children-s-services-inspection-pdf-02-august-2013.txt",
+     "Sandwell Council Inspection of looked after children services"),
+])
+def test_a_text_report_loses_the_running_header_of_every_page_but_keeps_its_title(
+        name: str, header: str) -> None:
+    """Two real reports saved as text (pypdf's text, a form feed between pages), whose
+    every page opens with the report's name: left in, each page's first chunk names the
+    council and the inspection and little else, and outranks the findings."""
+    from rag.cleaning import strip_running_lines
+
+    pages = (RUNNING / name).read_text(encoding="utf-8").split("\f")
+    assert sum(header in p for p in pages) >= len(pages) - 2  # every page, as read
+    stripped = strip_running_lines(pages)
+    assert len(stripped) == len(pages)
+    assert stripped[0] == pages[0]  # the title page is the document's own
+    assert sum(header in p for p in stripped[1:]) == 0
+    # Nothing else goes: the findings' lines are all still there.
+    kept = "\n".join(stripped)
+    for line in (ln.strip() for p in pages[1:] for ln in p.splitlines()):
+        if line and header not in line and not re.fullmatch(r"[\d\s]*|.*\b(19|20)\d\d \d+", line):
+            assert line in kept, line
+
+
+def test_short_documents_and_unrepeated_lines_are_left_alone() -> None:
+    from rag.cleaning import strip_running_lines
+
+    letter = ["Dear Ms Smith\nFirst page", "Second page\nof the letter", "Yours sincerely"]
+    assert strip_running_lines(letter) == letter
+    pages = [f"Heading {w}\nText of the {w} page.\nMore prose on {w}." for w in "abcdef"]
+    assert strip_running_lines(pages) == pages

@@ -127,3 +127,17 @@ def test_a_year_used_as_a_reference_point_is_told_from_the_year_asked_about() ->
     assert not understand("What did the 2021 focused visit find?").over_time
     assert understand("Has the quality of care plans improved since the 2016 inspection?"
                       ).over_time
+
+
+def test_the_document_asked_about_is_told_from_the_year_it_is_measured_from() -> None:
+    """A year after "since" is where a change is measured from, not the document asked
+    about; "looked after children" asks nothing about time."""
+    q = understand("How had Leicester's services changed since 2015, according to the 2017 "
+                   "inspection?")
+    assert (q.over_time, q.reference_years, q.source_years) == (True, ("2015",), ("2017",))
+    q = understand("What did the 2013 inspection say about looked after children in Sandwell?")
+    assert (q.over_time, q.source_years) == (False, ("2013",))
+    assert understand("What has changed since the 2016 inspection?").source_years == ()
+    # Change without a starting point asks about the later documents too: no one year.
+    assert understand("How were special guardianship orders viewed across the 2016 "
+                      "inspection and the later monitoring visits?").source_years == ()
