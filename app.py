@@ -18,7 +18,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from rag import conversation, display, feedback, store, uploads
 from rag.answering import Assistant
-from rag.config import load_settings
+from rag.config import Settings, load_settings
 from rag.conversation import Turn
 from rag.display import escape_inline
 from rag.embedding import Embedder
@@ -67,9 +67,14 @@ PAGE_STYLE = """<style>
 # ------------------------------------------------------------------ heavy, loaded once
 
 @st.cache_resource(show_spinner=False)
-def load_embedder(model: str, batch_size: int) -> Embedder:
+def load_embedder(model: str, batch_size: int, backend: str, cache_dir: str) -> Embedder:
     """One embedding model per process; the weights load lazily, on first use."""
-    return Embedder(model, batch_size)
+    return Embedder(model, batch_size, backend, cache_dir or None)
+
+
+def settings_embedder(settings: Settings) -> Embedder:
+    return load_embedder(settings.model, settings.batch_size, settings.embedding_backend,
+                         settings.embedding_cache_dir)
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,7 +84,7 @@ def load_assistant(index_dir: str, settings_key: str) -> Assistant:
     Its IndexReader refreshes on every search when the index generation changes, so a
     document added by an upload is answerable without building a new one.
     """
-    embedder = load_embedder(settings.model, settings.batch_size)
+    embedder = settings_embedder(settings)
     return Assistant(settings, Retriever(settings, embedder=embedder))
 
 
@@ -96,7 +101,7 @@ def ensure_index() -> display.IndexOverview:
         pass
     bar = st.progress(0.0, text="Building the index for the first time...")
     try:
-        sync(settings, embedder=load_embedder(settings.model, settings.batch_size),
+        sync(settings, embedder=settings_embedder(settings),
              progress=progress_to(bar))
     except FileNotFoundError as exc:
         st.error(escape_inline(str(exc)))

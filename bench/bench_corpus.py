@@ -137,7 +137,7 @@ def phase_query(repeat: int) -> list[str]:
 
 
 def phase_indexing(repeat: int) -> list[str]:
-    embedder = Embedder(load_settings(env={}).model)
+    embedder = Embedder.for_settings(load_settings(env={}))
     embedder.encode(["warm up"])
     lines = []
     sync_times, encode_times = [], []

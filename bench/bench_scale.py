@@ -209,7 +209,7 @@ def phase_add(work: Path, repeat: int) -> dict:
     from rag.indexing import sync
 
     s = settings(work, "index-100k")
-    embedder = Embedder(s.model, s.batch_size)
+    embedder = Embedder.for_settings(s)
     embedder.encode(["warm up"])
     letter = s.corpus_dir / "new-letter.txt"
     adds, removes, before, after = [], [], [], []

