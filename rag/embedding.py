@@ -143,6 +143,8 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Length in the model's own word pieces, without the [CLS]/[SEP] markers."""
+        if isinstance(self.model, OpenVINOModel):
+            return self.model.count_tokens(text)
         return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
@@ -168,12 +170,22 @@ class OpenVINOModel:
     length so a batch carries little padding, and keeps both streams busy.
     """
 
-    def __init__(self, folder: Path, tokenizer, meta: dict) -> None:  # noqa: ANN001
+    def __init__(self, folder: Path, tokenizer_file: Path, meta: dict) -> None:
         import openvino as ov
+        from tokenizers import Tokenizer
 
         self.folder = folder
-        self.tokenizer = tokenizer
         self.max_seq_length = int(meta["max_seq_length"])
+        # The model's own tokenizer.json read by the tokenizers library (no torch import:
+        # a `rag index` that adds one letter starts in a second or two). Two copies, each
+        # configured once and never changed after, so threads can share them: one cuts at
+        # the model's window for encoding, one counts a text's whole length.
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        self.counter = Tokenizer.from_file(str(tokenizer_file))
+        self.counter.no_padding()
+        self.counter.no_truncation()
         self.dimension = int(meta["dimension"])
         self.lower_case = bool(meta.get("do_lower_case"))
         self.inputs = list(meta["inputs"])
@@ -183,8 +195,8 @@ class OpenVINOModel:
             str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
         self.requests = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self.single = self.compiled.create_infer_request()
-        # One encode at a time: the tokenizer's truncation settings and the single
-        # request are state, and both streams already serve one call's batches.
+        # One encode at a time: the single request is state, and both streams already
+        # serve one call's batches.
         self.lock = threading.Lock()
         self.precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
 
@@ -197,8 +209,6 @@ class OpenVINOModel:
                 "embedding_backend 'openvino' needs the openvino package: "
                 "pip install openvino (or pip install -e '.[openvino]'), or set "
                 "RAG_EMBEDDING_BACKEND=torch") from exc
-        from transformers import AutoTokenizer
-
         source = Path(path)
         if not source.is_dir():
             raise ModelError(f"embedding_backend 'openvino' needs a local model directory; "
@@ -206,12 +216,17 @@ class OpenVINOModel:
         folder = Path(cache_dir) / cache_key(name, source)
         if not (folder / "model.xml").is_file():
             export_openvino(source, folder)
+        if not (source / "tokenizer.json").is_file():
+            raise ModelError(f"embedding_backend 'openvino' needs the model's tokenizer.json, "
+                             f"which {source} lacks: use embedding_backend 'torch'")
         meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
-        tokenizer = AutoTokenizer.from_pretrained(str(source))
-        return cls(folder, tokenizer, meta)
+        return cls(folder, source / "tokenizer.json", meta)
 
     def get_sentence_embedding_dimension(self) -> int:
         return self.dimension
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.counter.encode(text, add_special_tokens=False).ids)
 
     def _feeds(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
         width = max(len(row) for row in ids)
@@ -238,8 +253,7 @@ class OpenVINOModel:
     def _encode(self, texts: list[str], ov) -> np.ndarray:  # noqa: ANN001 - the openvino module
         distinct = list(dict.fromkeys(texts))
         prepared = [t.lower() for t in distinct] if self.lower_case else distinct
-        ids = self.tokenizer(prepared, truncation=True, max_length=self.max_seq_length,
-                             add_special_tokens=True)["input_ids"]
+        ids = [e.ids for e in self.tokenizer.encode_batch(prepared, add_special_tokens=True)]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         batches = [order[s : s + OPENVINO_BATCH] for s in range(0, len(order), OPENVINO_BATCH)]
