@@ -70,6 +70,18 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 DOC_REFERENCE = re.compile(
     r"\b(?:(?:19|20)\d\d|(?:re-?)?inspections?|monitoring|visits?|letters?|reports?|"
     r"press releases?|ofsted|inspectors?|change[ds]?|between|since|improved?)\b", re.I)
+# Words of the question's frame that BM25 would match in the wrong places: "find" in
+# every "Headline findings" heading, "focused" in every letter's opening, the month of
+# "the October 2021 focused visit" in its letterhead.
+_SEARCH_FRAME = re.compile(
+    r"\b(?:focused|find|finds|say|says|said|describe[ds]?|according|"
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)(?=\s+(?:19|20)\d\d\s+(?:focused|monitoring|joint|full|inspection|visit|"
+    r"report|letter)))\b", re.I)
+# What follows a council's name and is still its name: "Dudley MBC", "Leicester City
+# Council", "Birmingham Children's Trust".
+_COUNCIL_TAIL = (r"(?:['\u2019]s)?(?:\s+(?:metropolitan|borough|city|county|district|council|"
+                 r"mbc|children['\u2019]?s\s+trust|local\s+authority))*")
 
 _FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|what of)\b|\b(they|them|it|this|that|"
@@ -199,13 +211,15 @@ def understand(question: str, history: Sequence[str] = (),
     glossary = lexicon.glossary() if lexicon is not None else []
     spelled = _spelled_acronyms(text, glossary, lexicon) if lexicon is not None else []
     pairs = glossary + [(a.short, a.long) for a in spelled]
+    # A council named is the search's filter (rag.scope): search for the subject alone.
+    searched = without_councils(text, [known[c] for c in councils if c in known]) or text
     dense_text = expand_query(text, pairs)
     subject = m[1] if (m := _SUBJECT.search(text)) else None
     forms = {form for short, _ in pairs for form in (short.lower(), short.lower() + "s")}
     return Query(
         asked=question,
         text=text,
-        bm25_text=expand_query(topic_of(text), pairs),
+        bm25_text=expand_query(topic_of(searched), pairs),
         dense_text=dense_text,
         acronyms=tuple([*(Acronym(s, lg) for s, lg in used_entries(text, glossary)), *spelled]),
         subject=subject,
@@ -280,6 +294,20 @@ def named_councils(text: str, councils: dict[str, str]) -> tuple[str, ...]:
     return tuple(sorted(found, key=found.get))
 
 
+def without_councils(text: str, names: Sequence[str]) -> str:
+    """The text without the councils it names, once those are the search's filter.
+
+    Every passage searched is then that council's, so its name only favours the
+    passages that write it: letterheads, addresses and the opening lines, not findings.
+    """
+    for name in names:
+        for form in _written_forms(name):
+            pattern = r"\b" + r"[\s'\u2019,.-]+".join(map(re.escape, form)) + _COUNCIL_TAIL + r"\b"
+            text = re.sub(pattern, lambda m: " " if m.group()[0].isupper() else m.group(),
+                          text, flags=re.I)
+    return " ".join(text.split())
+
+
 def topic_of(question: str) -> str:
     """The question without the words that point at documents rather than the subject.
 
@@ -288,7 +316,7 @@ def topic_of(question: str) -> str:
     "inspection", "visit", "report" occur in every passage, so they only add noise to
     BM25. Falls back to the question if nothing is left.
     """
-    topic = " ".join(DOC_REFERENCE.sub(" ", question).split())
+    topic = " ".join(DOC_REFERENCE.sub(" ", _SEARCH_FRAME.sub(" ", question)).split())
     left = [w for w in re.findall(r"\w+", topic.lower()) if w not in STOPWORDS]
     return topic if left else question
 

@@ -141,3 +141,29 @@ def test_the_document_asked_about_is_told_from_the_year_it_is_measured_from() ->
     # Change without a starting point asks about the later documents too: no one year.
     assert understand("How were special guardianship orders viewed across the 2016 "
                       "inspection and the later monitoring visits?").source_years == ()
+
+
+def test_bm25_searches_for_the_subject_not_the_council_or_the_letter_that_filters_it() -> None:
+    """Once the council and year choose the documents, their words in BM25 only favour
+    letterheads, addresses and "Headline findings" headings over the findings."""
+    q = understand("What did the October 2021 focused visit to Sandwell Children's Trust find "
+                   "about the take-up of return home interviews?", lexicon=LEXICON)
+    assert q.councils == ("sandwell",)
+    words = set(q.bm25_text.lower().replace("?", "").split())
+    assert {"return", "home", "interviews", "take-up"} <= words
+    assert not words & {"sandwell", "children's", "trust", "october", "2021", "focused",
+                        "visit", "find"}
+    # The dense text keeps the question whole: "the chief executive of Sandwell
+    # Children's Trust" is a role, not a filter's words.
+    assert "Sandwell Children's Trust" in q.dense_text
+    q = understand("Did Bournemouth, Christchurch and Poole Council have QA systems?",
+                   lexicon=LEXICON)
+    assert "Bournemouth" not in q.bm25_text and "Poole" not in q.bm25_text
+    # A council's name written in lower case as an everyday word stays.
+    q = understand("What did Reading say about reading age?", lexicon=LEXICON)
+    assert "reading age" in q.bm25_text and "Reading" not in q.bm25_text.split()
+    # A month names the letter only beside a year and a document; "December 2014" in a
+    # figure question is the figure's date.
+    q = understand("How many children did Sandwell look after in December 2014?",
+                   lexicon=LEXICON)
+    assert "December" in q.bm25_text
