@@ -21,14 +21,17 @@ from rag.words import STOPWORDS
 
 
 def year_scopes(query: Query, filters: Filters) -> list[Filters]:
-    """One filter per distinct year the question names, unless dates are already fixed.
+    """One filter per distinct year the question names (or the filter holds), unless
+    dates are already fixed.
 
     A document is of a year when it is dated, inspected or published in it: "the 2022
     inspection" may have been published in 2023.
     """
     if filters.date_from or filters.date_to:
         return []
-    return [replace(filters, years=(y,)) for y in query.years]
+    # Years already chosen (the document asked about) leave out the years it is only
+    # measured from ("since 2019, according to the 2024 inspection").
+    return [replace(filters, years=(y,)) for y in filters.years or query.years]
 
 
 def ordinal_documents(query: Query, reader: IndexReader) -> dict[str, list[str]]:

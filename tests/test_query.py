@@ -167,3 +167,16 @@ def test_bm25_searches_for_the_subject_not_the_council_or_the_letter_that_filter
     q = understand("How many children did Sandwell look after in December 2014?",
                    lexicon=LEXICON)
     assert "December" in q.bm25_text
+
+
+def test_a_year_measured_from_gets_no_list_of_its_own_once_the_document_is_chosen() -> None:
+    from rag.records import Filters
+    from rag.scope import year_scopes
+
+    q = understand("How many directors had Sandwell had since 2019, according to the 2024 "
+                   "inspection?", lexicon=LEXICON)
+    chosen = Filters(councils=("sandwell",), years=q.source_years)
+    assert [f.years for f in year_scopes(q, chosen)] == [("2024",)]
+    both = understand("How did thresholds change between the 2016 inspection and the 2017 "
+                      "visit?")
+    assert [f.years for f in year_scopes(both, Filters())] == [("2016",), ("2017",)]
