@@ -78,6 +78,12 @@ _SEARCH_FRAME = re.compile(
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december)(?=\s+(?:19|20)\d\d\s+(?:focused|monitoring|joint|full|inspection|visit|"
     r"report|letter)))\b", re.I)
+# Words that name the letter, not what a sentence of it must state: "This letter
+# summarises the findings of the focused visit to Leicester on 22 January 2019" shares
+# them all and answers nothing.
+_LETTER_WORDS = re.compile(r"\b(?:(?:19|20)\d\d|visits?|letters?|focused|find|finds|"
+                           r"describe[ds]?|according|january|february|march|april|may|june|"
+                           r"july|august|september|october|november|december)\b", re.I)
 # What follows a council's name and is still its name: "Dudley MBC", "Leicester City
 # Council", "Birmingham Children's Trust".
 _COUNCIL_TAIL = (r"(?:['\u2019]s)?(?:\s+(?:metropolitan|borough|city|county|district|council|"
@@ -237,7 +243,7 @@ def understand(question: str, history: Sequence[str] = (),
         figure=asked_figure(question),
         open=bool(_OPEN_QUESTION.search(question)),
         judgement=asked_judgement(text),
-        asked_words=frozenset(asked_words(dense_text)),
+        asked_words=frozenset(asked_words(expand_query(_LETTER_WORDS.sub(" ", text), pairs))),
     )
 
 

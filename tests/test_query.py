@@ -180,3 +180,14 @@ def test_a_year_measured_from_gets_no_list_of_its_own_once_the_document_is_chose
     both = understand("How did thresholds change between the 2016 inspection and the 2017 "
                       "visit?")
     assert [f.years for f in year_scopes(both, Filters())] == [("2016",), ("2017",)]
+
+
+def test_the_words_a_sentence_must_state_leave_out_the_letter_the_question_names() -> None:
+    """"This letter summarises the findings of the focused visit ... on 22 January 2019"
+    shares every word of "the January 2019 focused visit" and answers nothing."""
+    q = understand("What strength did the January 2019 focused visit to Sandwell identify?",
+                   lexicon=LEXICON)
+    assert {"strength", "identify"} <= q.asked_words
+    assert not q.asked_words & {"january", "2019", "focused", "visit"}
+    # "Who were the inspectors?" still asks about inspectors.
+    assert "inspectors" in understand("Who were the inspectors at the 2017 visit?").asked_words
