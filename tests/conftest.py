@@ -69,6 +69,7 @@ def embedder() -> Embedder:
 
 
 def settings_for(tmp: Path, **overrides: object) -> Settings:
+    overrides.setdefault("data_dir", tmp / "data")
     return load_settings(env={}, corpus_dir=tmp / "corpus", index_dir=tmp / "index", **overrides)
 
 
