@@ -4,6 +4,9 @@
 VENV    := .venv
 STAMP   := $(VENV)/.installed
 PORT    ?= 8501
+# Only this machine can reach the page unless told otherwise: `make run ADDRESS=0.0.0.0`
+# serves every interface (README, "Serving it to staff": behind a TLS proxy, with sign-in).
+ADDRESS ?= 127.0.0.1
 
 .PHONY: setup run index test lint eval browser
 
@@ -21,7 +24,8 @@ index: setup
 	$(VENV)/bin/rag index
 
 run: index
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
+		--server.headless true
 
 # Debian's Chromium for the end-to-end page tests (Playwright's own download fails here).
 browser:

@@ -1,13 +1,17 @@
 """The chat page. Thin: every decision is made in the rag package.
 
 Answers come from rag.answering.Assistant; what a source, a document or a filter looks
-like, and all escaping of text from documents and people, from rag.display; uploads
-from rag.uploads; ratings go to rag.feedback; the export is rag.conversation's. This
-file only lays those out with Streamlit's chat elements.
+like, and all escaping of text from documents and people, from rag.display; who may
+change the library from rag.access, and every change goes through rag.editing (which
+asks rag.access again, so a hidden control is never the only guard); how a document
+entered, from rag.provenance; ratings go to rag.feedback; the export is
+rag.conversation's. Sign-in is Streamlit's own (st.login, configured in
+.streamlit/secrets.toml). This file only lays those out with Streamlit's elements.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +20,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from rag import conversation, display, feedback, store, uploads
+from rag import access, conversation, display, editing, feedback, provenance, store, uploads
 from rag.answering import Assistant
 from rag.config import Settings, load_settings
 from rag.conversation import Turn
@@ -127,16 +131,23 @@ def clear_conversation() -> None:
 def save_feedback(turn: Turn) -> None:
     value = state.get(f"feedback-{turn.id}")
     feedback.record(feedback.feedback_path(settings.index_dir), turn.id, turn.answer,
-                    feedback.rating_from_thumbs(value), display.filters_json(turn.filters))
+                    feedback.rating_from_thumbs(value), display.filters_json(turn.filters),
+                    user=visitor.label if visitor.signed_in else None)
 
 
-def add_files(files: list[UploadedFile]) -> None:
-    """Save and index uploads with visible progress, then rerun to show the new index."""
+def add_files(files: list[UploadedFile], metadata: list[dict[str, str] | None]) -> None:
+    """Save, index and log uploads with visible progress, then rerun to show the new
+    index. rag.editing refuses anyone who is not an editor before anything is saved."""
     with st.status("Adding documents...", expanded=True) as box:
         bar = st.progress(0.0, text="Checking the files...")
-        result = uploads.ingest(settings, [(f.name, f.getvalue()) for f in files],
-                                embedder=assistant().retriever.embedder,
-                                progress=progress_to(bar))
+        try:
+            result = editing.add(settings, visitor, [(f.name, f.getvalue()) for f in files],
+                                 metadata, embedder=assistant().retriever.embedder,
+                                 progress=progress_to(bar))
+        except access.NotAllowed as exc:
+            box.update(label="Nothing added", state="error")
+            state.upload_messages = [("error", str(exc))]
+            return
         box.update(label="Documents added" if result.added else "Nothing added",
                    state="complete" if result.added else "error")
     messages = [("success", f"Added {s.name}. Ask about it now.") for s in result.added]
@@ -146,6 +157,53 @@ def add_files(files: list[UploadedFile]) -> None:
     state.upload_messages = messages
     state.uploader_round += 1  # a fresh, empty uploader
     st.rerun()
+
+
+def withdraw(source: str) -> None:
+    """Withdraw a document added through the page; rag.editing checks the visitor."""
+    with st.spinner(f"Withdrawing {source}..."):
+        try:
+            done = editing.withdraw(settings, visitor, source,
+                                    embedder=assistant().retriever.embedder)
+        except (access.NotAllowed, editing.WithdrawError) as exc:
+            state.upload_messages = [("error", str(exc))]
+        else:
+            state.upload_messages = [("success", f"Withdrew {done.source}: answers no longer "
+                                      "cite it; the file is kept aside, not deleted.")]
+    st.rerun()
+
+
+def confirm_metadata(file: UploadedFile, n: int) -> dict[str, str] | None:
+    """What was read from an upload, for the editor to confirm or correct; None (with
+    the reason shown) when it cannot be read."""
+    data = file.getvalue()
+    key = hashlib.sha256(data).hexdigest()
+    previews = state.setdefault("previews", {})
+    if key not in previews:
+        try:
+            previews[key] = uploads.preview(file.name, data, int(settings.max_file_mb * 1e6))
+        except uploads.UploadRejected as exc:
+            previews[key] = str(exc)
+    found = previews[key]
+    if isinstance(found, str):
+        st.error(escape_inline(found))
+        return None
+    prefix = f"meta-{state.uploader_round}-{n}"
+    with st.container(border=True, key=f"{prefix}-box"):
+        st.caption(escape_inline(f"{file.name}: read from its words. Check or correct "
+                                 "before it is indexed and cited."))
+        kinds = list(uploads.UPLOAD_KINDS)
+        return {
+            "title": st.text_input("Title", found["title"], key=f"{prefix}-title"),
+            "date": st.text_input("Date (YYYY-MM-DD)", found["date"], key=f"{prefix}-date"),
+            "kind": st.selectbox("Kind", kinds, key=f"{prefix}-kind",
+                                 index=kinds.index(found["kind"])
+                                 if found["kind"] in kinds else len(kinds) - 1),
+            "publisher": st.text_input(
+                "Publisher", found["publisher"], key=f"{prefix}-publisher",
+                help="Read from the document's words, which do not prove who published "
+                     "it: clear or correct it unless you know."),
+        }
 
 
 # ------------------------------------------------------------------------------ pieces
@@ -158,6 +216,7 @@ def sidebar(overview: display.IndexOverview,
     the run, so the export includes the question just answered) and document titles.
     """
     with st.sidebar:
+        account()
         st.header("Filters")
         councils = st.multiselect("Council", overview.councils, key="filter_councils",
                                   placeholder="All councils") if overview.councils else []
@@ -185,19 +244,54 @@ def sidebar(overview: display.IndexOverview,
         if st.button("Open the library", icon=":material/table_view:", width="stretch",
                      key="open_library"):
             show_library(overview)
-        with st.expander("Add documents", icon=":material/upload_file:",
-                         expanded=bool(state.upload_messages)):
-            for kind, text in state.upload_messages:
-                show = {"success": st.success, "error": st.error}.get(kind, st.caption)
-                show(escape_inline(text))
-            files = st.file_uploader(
-                "PDF, TXT, MD or HTML", type=uploads.UPLOAD_TYPES, accept_multiple_files=True,
-                key=f"uploader_{state.uploader_round}",
-                max_upload_size=max(1, math.ceil(settings.max_file_mb)))
-            if st.button("Add to the index", type="primary", disabled=not files,
-                         key="add_files"):
-                add_files(files)
+        if access.may_edit(settings, visitor):
+            edit_controls()
     return filters, download_slot, titles
+
+
+def account() -> None:
+    """Who is signed in and as what; or that the page is read-only, or open to all."""
+    if sign_in:
+        if visitor.signed_in:
+            st.caption(escape_inline(f"Signed in as {visitor.label} "
+                                     f"({access.role(settings, visitor)})"))
+            if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+                st.logout()
+        elif st.button("Sign in", icon=":material/login:", key="sign_in",
+                       help="Editors sign in to add or withdraw documents"):
+            st.login()
+    if settings.open_uploads:
+        st.warning("Uploads are open to everyone: anyone who can reach this page can add "
+                   "and withdraw documents (setting open_uploads).",
+                   icon=":material/lock_open:")
+    elif not sign_in:
+        st.caption("Read-only: no sign-in is configured, so documents are added by whoever "
+                   "keeps the corpus folder.")
+
+
+def edit_controls() -> None:
+    """Adding documents (with their metadata confirmed) and withdrawing ones added here."""
+    with st.expander("Add documents", icon=":material/upload_file:",
+                     expanded=bool(state.upload_messages)):
+        for kind, text in state.upload_messages:
+            show = {"success": st.success, "error": st.error}.get(kind, st.caption)
+            show(escape_inline(text))
+        files = st.file_uploader(
+            "PDF, TXT, MD or HTML", type=uploads.UPLOAD_TYPES, accept_multiple_files=True,
+            key=f"uploader_{state.uploader_round}",
+            max_upload_size=max(1, math.ceil(settings.max_file_mb)))
+        metadata = [confirm_metadata(f, n) for n, f in enumerate(files or [])]
+        if st.button("Add to the index", type="primary", disabled=not files,
+                     key="add_files"):
+            add_files(files, metadata)
+    sources = editing.withdrawable(settings)
+    if sources:
+        with st.expander("Withdraw a document", icon=":material/remove_circle:"):
+            choice = st.selectbox("Added through the page", sources, key="withdraw_choice",
+                                  format_func=lambda s: f"{s} ({added.get(s, '')})")
+            if st.button("Withdraw", key="withdraw", icon=":material/remove_circle:",
+                         help="Out of the index and the corpus; the file is kept aside"):
+                withdraw(choice)
 
 
 @st.dialog("The library", width="large")
@@ -209,7 +303,7 @@ def show_library(overview: display.IndexOverview) -> None:
                                 placeholder="All councils")
     kinds = right.multiselect("Kind", overview.kinds, key="library_kinds",
                               placeholder="All kinds")
-    rows = overview.library_table(councils, kinds)
+    rows = overview.library_table(councils, kinds, added=added)
     st.caption(f"{len(rows)} of {len(overview.library)} documents")
     st.dataframe(rows, hide_index=True, width="stretch", key="library_table")
 
@@ -224,7 +318,8 @@ def show_document(ref: display.SourceRef) -> None:
     doc = view.doc
     st.markdown(f"**{escape_inline(doc.title)}**")
     st.caption(escape_inline(" · ".join(
-        x for x in (doc.date or "undated", doc.kind, ref.place, doc.source) if x)))
+        x for x in (doc.date or "undated", doc.kind, ref.place, doc.source,
+                    added.get(doc.source)) if x)))
     before, passage, after = view.parts()
     with st.container(height=DOCUMENT_HEIGHT_PX, key="document-text"):
         if before:
@@ -264,7 +359,8 @@ def show_answer(turn: Turn, titles: dict[str, str], stream: bool = False) -> Non
     if refs or scope:
         st.caption(escape_inline(heading + (f"; searched only in {scope}" if scope else "")))
     for i, ref in enumerate(refs):
-        with st.expander(escape_inline(ref.heading)):
+        note = added.get(ref.passage.doc.source)
+        with st.expander(escape_inline(ref.heading + (f" · {note}" if note else ""))):
             st.markdown(ref.passage_markdown())
             if st.button(escape_inline(ref.open_label),
                          key=f"open-{turn.id}-{i}", icon=":material/open_in_new:"):
@@ -298,6 +394,13 @@ state.setdefault("turns", [])
 state.setdefault("uploader_round", 0)
 state.setdefault("upload_messages", [])
 st.html(PAGE_STYLE)
+
+user_info = st.user.to_dict()
+sign_in = access.sign_in_configured(user_info)
+visitor = access.visitor_from(user_info)
+# How each document added through the page entered ("added through the page by X on
+# DATE"), read from the provenance log once per run.
+added = {source: p.note for source, p in provenance.lookup(settings).items()}
 
 overview = ensure_index()
 filters, download_slot, titles = sidebar(overview)

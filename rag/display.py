@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,10 +300,11 @@ class IndexOverview:
         return sorted({d.council for d in self.documents if d.council})
 
     def library_table(self, councils: Iterable[str] = (), kinds: Iterable[str] = (),
-                      ) -> list[dict[str, str]]:
+                      added: Mapping[str, str] | None = None) -> list[dict[str, str]]:
         """The library as rows of plain text (a table widget shows text as written):
         council, kind, when inspected and published, the overall judgement, the document.
-        ``councils`` and ``kinds`` narrow it; empty means all."""
+        ``councils`` and ``kinds`` narrow it; empty means all. ``added`` (source to
+        "added through the page by X on DATE", rag.provenance) adds how each entered."""
         councils, kinds = set(councils), set(kinds)
         rows = []
         for e in self.library:
@@ -315,6 +316,8 @@ class IndexOverview:
                          "Inspected": inspected, "Published": e.published or e.doc.date or "",
                          "Overall effectiveness": e.judgements.get("overall_effectiveness", ""),
                          "Document": e.doc.title})
+            if added is not None:
+                rows[-1]["How it entered"] = added.get(e.doc.source, "corpus file")
         return rows
 
     @property

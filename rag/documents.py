@@ -23,6 +23,8 @@ from rag.webpage import clean_web_text, looks_like_web_page
 
 SUPPORTED = {".txt", ".md", ".pdf", ".html", ".htm"}
 CATALOG_NAME = "catalog.toml"
+# What editors confirmed for files added through the page (a dot file: never indexed).
+UPLOADS_CATALOG_NAME = ".uploads.toml"
 KINDS = ("inspection report", "monitoring letter", "focused visit letter",
          "joint targeted area inspection", "council statement", "news article")
 # What an Ofsted publication says it is (rag.ofsted), as a document kind.
@@ -281,8 +283,21 @@ def infer_title(text: str, kind: str, stem: str) -> str:
 
 
 def load_catalog(corpus_dir: Path) -> dict[str, dict[str, str]]:
-    """Per-file metadata overrides from ``catalog.toml``: a table per file name."""
-    path = corpus_dir / CATALOG_NAME
+    """Per-file metadata overrides: a table per file name.
+
+    ``catalog.toml`` is the corpus keeper's; ``.uploads.toml`` holds what an editor
+    confirmed when adding a file through the page (written by rag.uploads). Where both
+    name a field of a file, ``catalog.toml`` wins.
+    """
+    merged: dict[str, dict[str, str]] = {}
+    for name in (UPLOADS_CATALOG_NAME, CATALOG_NAME):
+        for file, entry in read_catalog(corpus_dir / name).items():
+            merged.setdefault(file, {}).update(entry)
+    return merged
+
+
+def read_catalog(path: Path) -> dict[str, dict[str, str]]:
+    """One catalog file's tables, checked; {} when the file does not exist."""
     if not path.is_file():
         return {}
     try:

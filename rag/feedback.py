@@ -31,6 +31,7 @@ class FeedbackRow:
     citations: list[dict]
     filters: dict
     rating: int
+    user: str | None = None  # who rated it, when signed in
 
 
 def feedback_path(index_dir: Path) -> Path:
@@ -45,11 +46,12 @@ def rating_from_thumbs(value: int | None) -> int | None:
 
 
 def record(path: Path, answer_id: str, answer: Answer, rating: int | None,
-           filters_json: str = "{}", now: dt.datetime | None = None) -> None:
+           filters_json: str = "{}", now: dt.datetime | None = None,
+           user: str | None = None) -> None:
     """Store (or change) the rating of one answer; ``None`` withdraws it.
 
     Keyed by the answer's id, so changing one's mind updates the row instead of
-    counting the answer twice.
+    counting the answer twice. ``user`` is the signed-in person who rated it, if any.
     """
     if rating not in (UP, DOWN, None):
         raise ValueError(f"rating must be {UP}, {DOWN} or None, not {rating!r}")
@@ -59,7 +61,7 @@ def record(path: Path, answer_id: str, answer: Answer, rating: int | None,
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     citations = json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False)
     store.save_rating(path, answer_id, stamp, answer.question, answer.answer,
-                      answer.abstained, citations, filters_json, rating)
+                      answer.abstained, citations, filters_json, rating, user)
 
 
 def read_all(path: Path) -> list[FeedbackRow]:
@@ -69,4 +71,4 @@ def read_all(path: Path) -> list[FeedbackRow]:
     rows = store.ratings(path)
     return [FeedbackRow(r["answer_id"], r["created_at"], r["question"], r["answer"],
                         bool(r["abstained"]), json.loads(r["citations"]),
-                        json.loads(r["filters"]), r["rating"]) for r in rows]
+                        json.loads(r["filters"]), r["rating"], r["user"]) for r in rows]

@@ -751,7 +751,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     abstained INTEGER NOT NULL,
     citations TEXT NOT NULL,
     filters TEXT NOT NULL DEFAULT '{}',
-    rating INTEGER NOT NULL CHECK (rating IN (-1, 1))
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    user TEXT
 );
 """
 
@@ -761,20 +762,23 @@ def _feedback(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10)
     conn.row_factory = sqlite3.Row
     conn.executescript(FEEDBACK_SCHEMA)
+    if "user" not in {r["name"] for r in conn.execute("PRAGMA table_info(feedback)")}:
+        conn.execute("ALTER TABLE feedback ADD COLUMN user TEXT")  # a file from before sign-in
     return conn
 
 
 def save_rating(path: Path, answer_id: str, created_at: str, question: str, answer: str,
-                abstained: bool, citations: str, filters: str, rating: int) -> None:
+                abstained: bool, citations: str, filters: str, rating: int,
+                user: str | None = None) -> None:
     """Store or change one answer's rating, keyed by the answer's id."""
     with closing(_feedback(path)) as conn, conn:
         conn.execute(
             "INSERT INTO feedback (answer_id, created_at, question, answer, abstained,"
-            " citations, filters, rating) VALUES (?,?,?,?,?,?,?,?)"
+            " citations, filters, rating, user) VALUES (?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(answer_id) DO UPDATE SET created_at = excluded.created_at,"
-            " rating = excluded.rating",
+            " rating = excluded.rating, user = excluded.user",
             (answer_id, created_at, question, answer, int(abstained), citations, filters,
-             rating))
+             rating, user))
 
 
 def delete_rating(path: Path, answer_id: str) -> None:
@@ -786,3 +790,59 @@ def ratings(path: Path) -> list[sqlite3.Row]:
     """Every rating, oldest first."""
     with closing(_feedback(path)) as conn:
         return conn.execute("SELECT * FROM feedback ORDER BY created_at, rowid").fetchall()
+
+
+# ------------------------------------------------------------------- provenance log
+#
+# Every addition and withdrawal of a document through the page (rag.provenance), in its
+# own database in data_dir: the index is generated and may be deleted and rebuilt, and
+# who added what, when, must outlive it. Append-only: triggers refuse UPDATE and DELETE,
+# so a withdrawal is a new row, never an edit of the addition.
+
+PROVENANCE_SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('added', 'withdrawn')),
+    source TEXT NOT NULL,
+    by TEXT NOT NULL,
+    original_name TEXT,
+    content_hash TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    moved_to TEXT
+);
+CREATE INDEX IF NOT EXISTS events_source ON events (source, id);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the provenance log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the provenance log is append-only'); END;
+"""
+
+
+def _provenance(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.executescript(PROVENANCE_SCHEMA)
+    return conn
+
+
+def append_event(path: Path, at: str, action: str, source: str, by: str,
+                 original_name: str | None = None, content_hash: str | None = None,
+                 metadata: str = "{}", moved_to: str | None = None) -> int:
+    """Append one addition or withdrawal; its row id."""
+    with closing(_provenance(path)) as conn, conn:
+        cur = conn.execute(
+            "INSERT INTO events (at, action, source, by, original_name, content_hash,"
+            " metadata, moved_to) VALUES (?,?,?,?,?,?,?,?)",
+            (at, action, source, by, original_name, content_hash, metadata, moved_to))
+        return int(cur.lastrowid)
+
+
+def events(path: Path) -> list[sqlite3.Row]:
+    """The whole log, oldest first; [] when nothing was ever added through the page."""
+    if not path.is_file():
+        return []
+    with closing(_provenance(path)) as conn:
+        return conn.execute("SELECT * FROM events ORDER BY id").fetchall()

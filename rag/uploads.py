@@ -10,15 +10,19 @@ is the one function with I/O, and it never overwrites a file already in the corp
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import tempfile
+import tomllib
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Settings
+from rag.documents import KINDS, UPLOADS_CATALOG_NAME, LoadError, load_document, read_catalog
 from rag.embedding import Embedder
 from rag.indexing import IGNORED_NAMES, SyncReport, sync
 
@@ -206,25 +210,33 @@ class IngestResult:
 
 def ingest(settings: Settings, files: Sequence[tuple[str, bytes]],
            embedder: Embedder | None = None,
-           progress: Callable[[str, int, int], None] | None = None) -> IngestResult:
+           progress: Callable[[str, int, int], None] | None = None,
+           metadata: Sequence[Mapping[str, str] | None] = ()) -> IngestResult:
     """Check, save and index uploaded files; the index is then answerable at once.
 
     Files that fail a check are not saved. A saved file the indexer cannot read after
     all (a damaged PDF, no text) is removed again, so the corpus never keeps a file
     that fails on every later ``rag index``. Only new files are read and embedded.
+    ``metadata[i]``, when given, is what an editor confirmed for ``files[i]`` (title,
+    date, kind, publisher): written to the uploads catalog before indexing, so the
+    document is indexed and cited with it, not with what its words suggested.
     """
     result = IngestResult()
     corpus_dir = settings.corpus_dir
     max_bytes = int(settings.max_file_mb * 1e6)
     saved: list[tuple[Saved, Path]] = []
-    for original, data in files:
+    for i, (original, data) in enumerate(files):
+        meta = metadata[i] if i < len(metadata) else None
         try:
             safe = validate(original, data, max_bytes)
+            fields = check_metadata(original, meta) if meta is not None else None
             if corpus_dir.is_dir():
                 twin = existing_copy(corpus_dir, data)
                 if twin:
                     raise UploadRejected(f"{original} is already in the corpus as {twin}")
             path = save(corpus_dir, safe, data)
+            if fields is not None:
+                remember_metadata(corpus_dir, path.name, fields)
         except UploadRejected as exc:
             result.rejected.append((original, str(exc)))
             continue
@@ -240,5 +252,76 @@ def ingest(settings: Settings, files: Sequence[tuple[str, bytes]],
             result.added.append(entry)
             continue
         path.unlink(missing_ok=True)
+        forget_metadata(corpus_dir, entry.name)
         result.rejected.append((entry.original, f"could not be indexed: {reason}"))
     return result
+
+
+# -------------------------------------------------------------- metadata to confirm
+
+CONFIRMED_FIELDS = ("title", "date", "kind", "publisher")
+_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+UPLOAD_KINDS = (*KINDS, "document")
+
+
+def preview(name: str, data: bytes, max_bytes: int) -> dict[str, str]:
+    """What the loader would infer for an upload (title, date, kind, publisher), for an
+    editor to confirm or correct before it is indexed; UploadRejected if it cannot be
+    read. The words of an upload are not proof of who published it: a letter saying
+    "Ofsted" is shown as Ofsted's only until the editor says otherwise."""
+    safe = validate(name, data, max_bytes)
+    with tempfile.TemporaryDirectory(prefix="rag-preview-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            doc = load_document(path, Path(tmp), max_bytes=max_bytes)
+        except LoadError as exc:
+            raise UploadRejected(str(exc)) from None
+    return {"title": doc.title, "date": doc.date or "", "kind": doc.kind,
+            "publisher": doc.publisher or ""}
+
+
+def check_metadata(name: str, meta: Mapping[str, str]) -> dict[str, str]:
+    """The confirmed fields, trimmed; UploadRejected naming the field that is wrong."""
+    fields = {k: str(meta.get(k) or "").strip() for k in CONFIRMED_FIELDS}
+    if not fields["title"]:
+        raise UploadRejected(f"{name}: give it a title")
+    if fields["date"] and not _ISO_DATE.match(fields["date"]):
+        raise UploadRejected(f"{name}: the date {fields['date']!r} is not YYYY-MM-DD "
+                             "(or YYYY-MM, or YYYY); correct it or leave it empty")
+    if fields["kind"] not in UPLOAD_KINDS:
+        raise UploadRejected(f"{name}: the kind {fields['kind']!r} is not one of "
+                             f"{', '.join(UPLOAD_KINDS)}")
+    return fields
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's, for the characters it escapes)."""
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _write_uploads_catalog(corpus_dir: Path, entries: dict[str, dict[str, str]]) -> None:
+    """Rewrite the program-owned uploads catalog atomically (temp file, then rename)."""
+    path = corpus_dir / UPLOADS_CATALOG_NAME
+    lines = ["# Written by the page: what editors confirmed when adding these files.", ""]
+    for file in sorted(entries):
+        lines.append(f"[{_toml_string(file)}]")
+        lines += [f"{k} = {_toml_string(str(v))}" for k, v in entries[file].items()]
+        lines.append("")
+    text = "\n".join(lines)
+    tomllib.loads(text)  # never leave a catalog the loader cannot read
+    tmp = path.with_name(f".uploads-{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def remember_metadata(corpus_dir: Path, name: str, fields: Mapping[str, str]) -> None:
+    entries = read_catalog(corpus_dir / UPLOADS_CATALOG_NAME)
+    entries[name] = dict(fields)
+    _write_uploads_catalog(corpus_dir, entries)
+
+
+def forget_metadata(corpus_dir: Path, name: str) -> None:
+    entries = read_catalog(corpus_dir / UPLOADS_CATALOG_NAME)
+    if entries.pop(name, None) is not None:
+        _write_uploads_catalog(corpus_dir, entries)

@@ -35,6 +35,7 @@ MODEL_FIXTURES = frozenset({
     "template", "probes",                     # test_crash_safety.py (index_copy)
     "judge",                                  # test_grounding.py (embedder)
     "page_settings", "server", "browser", "page",  # test_page_e2e.py (built_index)
+    "signin_settings",                        # test_page_signin.py (built_index)
     "retriever", "assistant",                 # test_retrieval.py (built_index, embedder)
     "hnsw_built", "hnsw_copy",                # test_vector_index.py (built_index)
 })
@@ -69,6 +70,7 @@ def embedder() -> Embedder:
 
 
 def settings_for(tmp: Path, **overrides: object) -> Settings:
+    overrides.setdefault("data_dir", tmp / "data")
     return load_settings(env={}, corpus_dir=tmp / "corpus", index_dir=tmp / "index", **overrides)
 
 

@@ -107,6 +107,7 @@ def page_env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - a setter
     def point(corpus_dir: Path, index_dir: Path) -> None:
         monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
         monkeypatch.setenv("RAG_INDEX_DIR", str(index_dir))
+        monkeypatch.setenv("RAG_DATA_DIR", str(index_dir.parent / "data"))
 
     return point
 
@@ -266,9 +267,33 @@ def test_markup_in_a_question_is_shown_as_text(page_at: AppTest) -> None:
     assert plain(shown) == question
 
 
-def test_an_upload_is_checked_saved_and_answerable_at_once(
-    page_at: AppTest, index_copy: Settings,
+def test_without_sign_in_the_page_is_read_only(page_at: AppTest) -> None:
+    """No identity provider and no open_uploads: a reader's page, and it says why."""
+    assert len(page_at.sidebar.file_uploader) == 0
+    assert not [b for b in page_at.sidebar.button if b.label in ("Add to the index", "Withdraw")]
+    assert "Read-only" in sidebar_text(page_at), sidebar_text(page_at)
+    assert "Add documents" not in [e.label for e in page_at.sidebar.expander]
+    at = ask(page_at, RHI_QUESTION)  # a reader can still ask
+    assert RHI_EVIDENCE in page_text(at)
+
+
+def test_open_uploads_says_so_in_the_sidebar(
+    page_at: AppTest, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RAG_OPEN_UPLOADS", "1")
+    at = page_at.run(timeout=TIMEOUT)
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [plain(w.value) for w in at.sidebar.warning]
+    assert any("Uploads are open to everyone" in w for w in warnings), warnings
+    assert len(at.sidebar.file_uploader) == 1
+    assert "Read-only" not in sidebar_text(at)
+
+
+def test_an_upload_is_checked_saved_and_answerable_at_once(
+    page_at: AppTest, index_copy: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAG_OPEN_UPLOADS", "1")  # no sign-in here: uploads open to all
+    page_at.run(timeout=TIMEOUT)
     before = sorted(p.name for p in index_copy.corpus_dir.iterdir())
     uploader = page_at.sidebar.file_uploader[0]
     uploader.set_value(("letter.pdf", b"PK\x03\x04 a zip, not a PDF", "application/pdf"))
@@ -283,6 +308,13 @@ def test_an_upload_is_checked_saved_and_answerable_at_once(
     at.sidebar.file_uploader[0].set_value(
         ("../../Sampleshire letter.txt", LETTER.encode(), "text/plain"))
     at.run(timeout=TIMEOUT)
+    # What was read from the letter is shown to confirm or correct before indexing.
+    fields = {t.label: t for t in at.sidebar.text_input}
+    assert fields["Date (YYYY-MM-DD)"].value == "2019-03-12"
+    assert at.sidebar.selectbox[0].value == LETTER_KIND
+    fields["Title"].set_value("Sampleshire first monitoring visit")
+    fields["Publisher"].set_value("")  # not confirmed as Ofsted's
+    at.run(timeout=TIMEOUT)
     next(b for b in at.sidebar.button if b.label == "Add to the index").click().run(
         timeout=TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
@@ -291,4 +323,6 @@ def test_an_upload_is_checked_saved_and_answerable_at_once(
     at = ask(at, "What did the monitoring visit find about independent reviewing officers "
                  "in Sampleshire?")
     assert "challenge drift" in plain(at.chat_message[1].markdown[0].value)
-    assert any("Sampleshire" in label for label in source_labels(at)), source_labels(at)
+    labels = source_labels(at)
+    assert any("Sampleshire first monitoring visit" in label
+               and "added through the page by anonymous" in label for label in labels), labels

@@ -65,3 +65,28 @@ def test_thumbs_map_to_ratings() -> None:
 
 def test_no_file_means_no_ratings(tmp_path: Path) -> None:
     assert read_all(tmp_path / "nothing.sqlite") == []
+
+
+def test_a_rating_records_the_signed_in_user_when_there_is_one(tmp_path: Path) -> None:
+    path = feedback_path(tmp_path / "index")
+    record(path, "turn-1", an_answer(), UP, user="reader@council.gov.uk")
+    record(path, "turn-2", an_answer(), DOWN)  # not signed in
+    assert [(r.answer_id, r.user) for r in read_all(path)] == [
+        ("turn-1", "reader@council.gov.uk"), ("turn-2", None)]
+
+
+def test_a_feedback_file_from_before_sign_in_gains_the_user_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / FEEDBACK_NAME
+    with sqlite3.connect(path) as conn:  # the table as it was, with one old rating
+        conn.execute("CREATE TABLE feedback (answer_id TEXT PRIMARY KEY, created_at TEXT NOT "
+                     "NULL, question TEXT NOT NULL, answer TEXT NOT NULL, abstained INTEGER "
+                     "NOT NULL, citations TEXT NOT NULL, filters TEXT NOT NULL DEFAULT '{}', "
+                     "rating INTEGER NOT NULL CHECK (rating IN (-1, 1)))")
+        conn.execute("INSERT INTO feedback VALUES ('old', '2024-01-01', 'q', 'a', 0, '[]', "
+                     "'{}', 1)")
+    conn.close()
+    record(path, "new", an_answer(), DOWN, user="editor@council.gov.uk")
+    assert [(r.answer_id, r.user) for r in read_all(path)] == [
+        ("old", None), ("new", "editor@council.gov.uk")]

@@ -109,6 +109,9 @@ def server(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_CORPUS_DIR=str(page_settings.corpus_dir),
                RAG_INDEX_DIR=str(page_settings.index_dir),
+               RAG_DATA_DIR=str(page_settings.data_dir),
+               # No sign-in here (tests/test_page_signin.py has it): uploads open to all.
+               RAG_OPEN_UPLOADS="1",
                RAG_CONFIG=str(page_settings.index_dir / "no-rag.toml"),  # ignore ./rag.toml
                HF_HUB_OFFLINE="1")
     port = _free_port()
