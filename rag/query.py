@@ -60,6 +60,13 @@ _JUDGEMENT_KEYS = (
 _ORDINAL_DOCUMENT = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))"
     r"\s+(?:monitoring\s+|focused\s+)?(?:visit|inspection|letter)", re.I)
+# "The last inspection", "its most recent focused visit": the newest such document of
+# the council asked about. Not "since the last inspection", which asks about what came
+# after it.
+_LATEST_DOCUMENT = re.compile(
+    r"(?<!since\s)(?<!after\s)(?<!before\s)\b(?:the|its|their|\w+['\u2019]s)\s+(?:last|latest|most\s+recent)"
+    r"\s+(?:full\s+|ofsted\s+)?(inspection|focused\s+visit|monitoring\s+visit|visit|letter|"
+    r"report)\b", re.I)
 # The subject a question names: "what did inspectors say about <the use of restraint>?",
 # "and what about <care leavers>?". It ends at the question mark or the previous
 # question folded in by a follow-up ("... (What did ...)").
@@ -179,6 +186,7 @@ class Query:
     reference_years: tuple[str, ...] = ()  # years it measures from ("since the 2016 inspection")
     over_time: bool = False  # asks about change or what came before or after a document
     ordinals: tuple[Ordinal, ...] = ()
+    latest: str | None = None  # "inspection" in "the last inspection", "focused visit", ...
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
     councils: tuple[str, ...] = ()  # keys of the library's councils it names (or follows up)
     figure: str | None = None  # "number", "money" or None (rag.figures)
@@ -238,6 +246,7 @@ def understand(question: str, history: Sequence[str] = (),
         ordinals=tuple(Ordinal(" ".join(m.group().lower().split()), m[1].lower(),
                                m.group().lower().split()[-1])
                        for m in _ORDINAL_DOCUMENT.finditer(text)),
+        latest=" ".join(m[1].lower().split()) if (m := _LATEST_DOCUMENT.search(text)) else None,
         names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
         councils=councils,
         figure=asked_figure(question),

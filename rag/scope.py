@@ -34,6 +34,31 @@ def year_scopes(query: Query, filters: Filters) -> list[Filters]:
     return [replace(filters, years=(y,)) for y in filters.years or query.years]
 
 
+# The kinds of document "the last <noun>" may be (rag.documents.KINDS).
+_LATEST_KINDS = {
+    "inspection": ("inspection report",), "report": ("inspection report",),
+    "focused visit": ("focused visit letter",), "monitoring visit": ("monitoring letter",),
+    "visit": ("focused visit letter", "monitoring letter"),
+    "letter": ("focused visit letter", "monitoring letter"),
+}
+
+
+def latest_document(query: Query, filters: Filters, reader: IndexReader) -> str | None:
+    """The document "the last inspection" means: the newest of that kind for the council
+    asked about (or the library's one council). None when the question says no such
+    thing, or names no one council, where "the last inspection" is each council's own."""
+    if query.latest is None:
+        return None
+    councils = filters.councils or tuple(reader.councils())
+    if len(councils) != 1:
+        return None
+    entries = reader.library(replace(filters, councils=councils,
+                                     kinds=_LATEST_KINDS[query.latest], years=()))
+    newest = max(entries, default=None,
+                 key=lambda e: e.inspection_start or e.doc.date or "")
+    return newest.doc.doc_id if newest else None
+
+
 def ordinal_documents(query: Query, reader: IndexReader) -> dict[str, list[str]]:
     """For each "fourth monitoring visit" in the question, the documents that name it."""
     return {o.phrase: reader.documents_naming(o.ordinal, o.noun, o.phrase)
@@ -58,6 +83,10 @@ def scopes(query: Query, filters: Filters,
         # report never answers it, however alike the findings read.
         filters = replace(filters, councils=query.councils)
     chosen = filters.doc_ids or filters.date_from or filters.date_to or filters.years
+    if not chosen and not query.document_years and (latest := latest_document(query, filters,
+                                                                              reader)):
+        # "What did the last inspection of Dudley find about ...?": that report alone.
+        return replace(filters, doc_ids=(latest,)), []
     if query.source_years and not chosen:
         # "The 2021 focused visit": the same council's other years are not it. Not so
         # for "since the 2016 inspection", which asks about the documents after it.

@@ -191,3 +191,41 @@ def test_the_words_a_sentence_must_state_leave_out_the_letter_the_question_names
     assert not q.asked_words & {"january", "2019", "focused", "visit"}
     # "Who were the inspectors?" still asks about inspectors.
     assert "inspectors" in understand("Who were the inspectors at the 2017 visit?").asked_words
+
+
+def test_the_last_inspection_is_the_newest_report_of_the_council_asked_about() -> None:
+    """A stand-in for the index's library table (the real IndexReader.library is tested
+    in test_library.py): three Sandwell documents and one Dudley report."""
+    from rag.records import DocumentRef, Filters
+    from rag.scope import scopes
+    from rag.store import LibraryEntry
+
+    def entry(doc_id: str, council: str, kind: str, date: str) -> LibraryEntry:
+        return LibraryEntry(DocumentRef(doc_id, doc_id, doc_id, date, kind, council),
+                            date, date, date, {})
+
+    class Library:
+        rows = [entry("s2018", "sandwell", "inspection report", "2018-01-29"),
+                entry("s2022", "sandwell", "inspection report", "2022-05-20"),
+                entry("s2024", "sandwell", "focused visit letter", "2024-11-29"),
+                entry("d2023", "dudley", "inspection report", "2023-01-13")]
+
+        def councils(self) -> dict[str, str]:
+            return {"sandwell": "Sandwell", "dudley": "Dudley"}
+
+        def library(self, filters: Filters) -> list[LibraryEntry]:
+            return [e for e in self.rows if e.doc.council in filters.councils
+                    and (not filters.kinds or e.doc.kind in filters.kinds)]
+
+        def documents_naming(self, *_: str) -> list[str]:
+            return []
+
+    def scoped(question: str) -> tuple[str, ...]:
+        return scopes(understand(question, lexicon=LEXICON), Filters(), Library())[0].doc_ids
+
+    assert scoped("What did the last inspection of Sandwell find about care leavers?") == (
+        "s2022",)
+    assert scoped("What did Sandwell's most recent focused visit look at?") == ("s2024",)
+    # What came after it is not it; without one council "the last inspection" is each one's.
+    assert scoped("What has improved in Sandwell since the last inspection?") == ()
+    assert scoped("What did the last inspection say about the MASH?") == ()
