@@ -17,6 +17,7 @@ import numpy as np
 from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.ofsted import stated_judgement
 from rag.query import Query
 from rag.records import Filters, Passage
 from rag.reranking import Reranker, rerank
@@ -25,6 +26,7 @@ from rag.store import IndexReader
 
 MODES = ("hybrid", "dense", "bm25")
 JUDGED_OPENING_CHUNKS = 2  # of each report in scope, for a question about its judgement
+JUDGEMENT_PAGES_CHUNKS = 8  # where a report states its judgements (as rag.judgements reads)
 
 
 def interleave(lists: list[list[int]]) -> list[int]:
@@ -151,7 +153,7 @@ class Retriever:
         if asks_judgement and (filters.councils or filters.doc_ids):
             # A judgement is stated on a report's first pages, beside the headline
             # findings; words of the question ("overall effectiveness") rarely are.
-            lists.append(self.reader.judged_openings(filters, JUDGED_OPENING_CHUNKS))
+            lists.append(self.judged_openings(filters, query.judgement.keys))
         for scope in [*narrower, filters]:
             ranked, scores, named = self._ranked(query.bm25_text, vector, scope, mode, n)
             lists.append(ranked)
@@ -176,6 +178,19 @@ class Retriever:
             p.ranks = {name: ids.index(p.chunk_id) + 1
                        for name, ids in rankings.items() if p.chunk_id in ids}
         return passages
+
+    def judged_openings(self, filters: Filters, keys: tuple[str, ...]) -> list[int]:
+        """For each judged report in scope, newest first: the opening chunk that states
+        the judgement asked for, then the report's first chunks. An older report's
+        first chunks are its title page and contents; its judgement is a page on
+        ("Overall effectiveness for looked after children is inadequate")."""
+        ids: list[int] = []
+        for doc_id in self.reader.judged_documents(filters):
+            opening = self.reader.opening_passages(doc_id, JUDGEMENT_PAGES_CHUNKS)
+            stated = [p.chunk_id for p in opening
+                      if any(stated_judgement(p.text, key) for key in keys)]
+            ids += stated[:1] + [p.chunk_id for p in opening[:JUDGED_OPENING_CHUNKS]]
+        return list(dict.fromkeys(ids))
 
     def _ranked(self, text: str, vector: np.ndarray, filters: Filters, mode: str, n: int,
                 ) -> tuple[list[int], dict[int, float], dict[str, list[int]]]:

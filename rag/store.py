@@ -710,15 +710,13 @@ class IndexReader:
         where, args = _filter_sql(filters)
         return _library_rows(self.conn, where, args)
 
-    def judged_openings(self, filters: Filters, n: int, documents: int = 5) -> list[int]:
-        """The first n chunk ids of the newest (up to ``documents``) documents a filter
-        admits that carry judgements, newest first."""
+    def judged_documents(self, filters: Filters, documents: int = 5) -> list[str]:
+        """The newest (up to ``documents``) documents a filter admits that carry
+        judgements, newest first."""
         where, args = _filter_sql(filters)
-        docs = [r[0] for r in self.conn.execute(
+        return [r[0] for r in self.conn.execute(
             f"SELECT d.doc_id FROM documents d WHERE {where} AND d.judgements != '{{}}'"
             " ORDER BY coalesce(d.date, '') DESC LIMIT ?", [*args, documents])]
-        return [r[0] for doc in docs for r in self.conn.execute(
-            "SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal LIMIT ?", (doc, n))]
 
     def opening_passages(self, doc_id: str, n: int) -> list[Passage]:
         """A document's first n chunks, in order."""
