@@ -622,6 +622,7 @@ class IndexReader:
         self._spelled: dict[str, str | None] = {}
         self._councils: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._retired: sqlite3.Connection | None = None  # the file switched away from
         self._open()
         self.refresh()
 
@@ -647,9 +648,13 @@ class IndexReader:
         with self._lock:
             if self.conn.in_transaction:
                 self.conn.commit()  # end the previous snapshot ...
+            if self._retired is not None:
+                self._retired.close()
+                self._retired = None
             identity = database_identity(self.index_dir)
             if identity is not None and identity != self.identity:
-                self.conn.close()
+                # Closed at the next refresh, not now: another thread may be mid-query.
+                self._retired = self.conn
                 self._open()
                 self.generation, self.faiss = -1, None
             self.conn.execute("BEGIN")  # ... and take a new one at the first read below
@@ -876,6 +881,8 @@ class IndexReader:
         if self.conn.in_transaction:
             self.conn.commit()
         self.conn.close()
+        if self._retired is not None:
+            self._retired.close()
 
 
 # ----------------------------------------------------------------------- feedback file
