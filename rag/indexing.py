@@ -18,7 +18,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,13 +145,15 @@ def sync(
     embedder: Embedder | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     prune: bool = False,
+    removing: Collection[str] = (),
 ) -> SyncReport:
     """Sync the index with the corpus and report what was done.
 
     ``progress(label, done, total)`` is called as files are processed, so the CLI can
     draw a bar and the page a progress widget. Raises ``PruneRefused`` (and changes
     nothing) when the folder lacks all or more than half of the indexed documents,
-    unless ``prune``.
+    unless ``prune``; ``removing`` names documents the caller took out on purpose (a
+    withdrawal), which do not count.
     """
     corpus_dir = corpus_dir or settings.corpus_dir
     index_dir = settings.index_dir
@@ -162,7 +164,8 @@ def sync(
     with store.writer_lock(index_dir):
         files, refused = scan_corpus(corpus_dir)
         if not prune:
-            _refuse_mass_removal(index_dir, corpus_dir, files, {rel for rel, _ in refused})
+            _refuse_mass_removal(index_dir, corpus_dir, files,
+                                 {rel for rel, _ in refused} | set(removing))
         target, reason, fresh = _choose_build(index_dir, manifest_for(settings))
         report.rebuilt_because = reason
         conn = store.connect(target)
@@ -183,9 +186,10 @@ def sync(
 
 
 def _refuse_mass_removal(index_dir: Path, corpus_dir: Path, files: dict[str, Path],
-                         refused: set[str]) -> None:
+                         excused: set[str]) -> None:
     """Raise PruneRefused when the folder lacks all, or more than half, of the indexed
-    documents (of the index in use: a rebuild would drop them just the same)."""
+    documents (of the index in use: a rebuild would drop them just the same). Files
+    refused before reading, and ``excused`` ones removed on purpose, do not count."""
     where = store.active_dir(index_dir)
     if where is None:
         return
@@ -194,7 +198,7 @@ def _refuse_mass_removal(index_dir: Path, corpus_dir: Path, files: dict[str, Pat
         indexed = store.indexed_hashes(conn)
     finally:
         conn.close()
-    gone = [s for s in indexed if s not in files and s not in refused]
+    gone = [s for s in indexed if s not in files and s not in excused]
     if gone and (len(gone) == len(indexed) or 2 * len(gone) > len(indexed)):
         share = "all of them" if len(gone) == len(indexed) else "more than half"
         raise PruneRefused(

@@ -16,6 +16,7 @@ from rag.config import Settings
 from rag.indexing import PruneRefused, sync
 from rag.query import understand
 from rag.retrieval import Retriever
+from tests.conftest import settings_for
 from tests.test_indexing import NEW_LETTER, assert_consistent
 
 
@@ -167,3 +168,21 @@ def test_a_reader_serves_an_index_deleted_and_built_again_from_the_new_one(
     assert sources == indexed(index_copy)[0] and len(sources) == 2
     assert reader.faiss.ntotal == store.chunk_count(reader.conn)
     reader.close()
+
+
+def test_withdrawing_the_only_document_is_not_refused_as_a_mass_removal(
+    tmp_path: Path, embedder
+) -> None:
+    """A withdrawal removes one named document on purpose: the guard against an empty
+    folder must not stop it, even when it is the library's last document."""
+    from rag import access, editing
+    from tests.test_provenance import EDITOR, LETTER, NAME
+
+    (tmp_path / "corpus").mkdir()
+    settings = settings_for(tmp_path, editors=EDITOR)
+    editor = access.visitor_from({"is_logged_in": True, "email": EDITOR})
+    assert [s.name for s in editing.add(settings, editor, [(NAME, LETTER)],
+                                        embedder=embedder).added] == [NAME]
+    done = editing.withdraw(settings, editor, NAME, embedder=embedder)
+    assert done.report.removed == [NAME]
+    assert indexed(settings)[0] == set()
