@@ -35,6 +35,7 @@ st.set_page_config(page_title="Inspection reports Q&A", page_icon=":material/des
 settings = load_settings()
 state = st.session_state
 
+ASSISTANTS_KEPT = 2  # settings seen by this process whose Assistant stays loaded
 STREAM_DELAY_S = 0.03  # between answer sentences: progressive, not slow
 DOCUMENT_HEIGHT_PX = 430  # the open document's scroll box; fits a 768-pixel-high screen
 # Our own fixed script (no document or user text in it): scroll the open document so the
@@ -81,12 +82,13 @@ def settings_embedder(settings: Settings) -> Embedder:
                          settings.embedding_cache_dir)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=ASSISTANTS_KEPT)
 def load_assistant(index_dir: str, settings_key: str) -> Assistant:
     """One Assistant per index folder and settings, shared by every session.
 
     Its IndexReader refreshes on every search when the index generation changes, so a
-    document added by an upload is answerable without building a new one.
+    document added by an upload is answerable without building a new one. Only a few
+    are kept: each holds a database connection, and an old one must not linger.
     """
     embedder = settings_embedder(settings)
     return Assistant(settings, Retriever(settings, embedder=embedder))
@@ -130,8 +132,9 @@ def clear_conversation() -> None:
 
 def save_feedback(turn: Turn) -> None:
     value = state.get(f"feedback-{turn.id}")
-    feedback.record(feedback.feedback_path(settings.index_dir), turn.id, turn.answer,
-                    feedback.rating_from_thumbs(value), display.filters_json(turn.filters),
+    feedback.record(feedback.feedback_path(settings.data_dir, settings.index_dir), turn.id,
+                    turn.answer, feedback.rating_from_thumbs(value),
+                    display.filters_json(turn.filters),
                     user=visitor.label if visitor.signed_in else None)
 
 
@@ -381,8 +384,12 @@ def ask(question: str, filters: Filters, titles: dict[str, str]) -> None:
         st.markdown(display.escape_markdown(question))
     with st.chat_message("assistant"):
         with st.spinner("Searching the reports..."):
-            answer = assistant().answer(question, history=conversation.history(state.turns),
-                                        filters=filters)
+            shared = assistant()
+            try:
+                answer = shared.answer(question, history=conversation.history(state.turns),
+                                       filters=filters)
+            finally:  # an idle page holding a snapshot would let the write-ahead log grow
+                shared.retriever.reader.release()
         turn = Turn(question, answer, filters)
         show_answer(turn, titles, stream=True)
     state.turns.append(turn)

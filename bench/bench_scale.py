@@ -86,7 +86,7 @@ def phase_grow(work: Path) -> dict:
     for k in range(copies):  # copy 0 keeps the original names
         target = work / "corpus-100k" / (f"copy-{k}" if k else "")
         shutil.copytree(work / "corpus", target, copy_function=os.link, dirs_exist_ok=True)
-    conn = store.connect(big)
+    conn = store.connect(store.active_dir(big))  # the build folder CURRENT names
     started = time.perf_counter()
     with conn:
         for k in range(1, copies):
@@ -121,7 +121,8 @@ def phase_grow(work: Path) -> dict:
     return {"copies": copies, "chunks": reader.faiss.ntotal, "rows_copied_s": copy_seconds,
             "hnsw_m": s.hnsw_m, "hnsw_ef_construction": s.hnsw_ef_construction,
             "faiss_kind": store.faiss_kind(reader.faiss), "faiss_build_s": t_sync,
-            "disk_mb": disk_mb(big), "sqlite_mb": (big / store.DB_NAME).stat().st_size / 1e6}
+            "disk_mb": disk_mb(big),
+            "sqlite_mb": (store.active_dir(big) / store.DB_NAME).stat().st_size / 1e6}
 
 
 def phase_search(work: Path, repeat: int) -> dict:

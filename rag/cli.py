@@ -46,11 +46,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     corpus = Path(args.corpus_dir) if args.corpus_dir else settings.corpus_dir
     if args.quiet or not sys.stderr.isatty():
-        report = sync(settings, corpus)
+        report = sync(settings, corpus, prune=args.prune)
     else:
         update, bar = _progress_bar()
         with bar:
-            report = sync(settings, corpus, progress=update)
+            report = sync(settings, corpus, progress=update, prune=args.prune)
     print_sync_report(report)
     return 0
 
@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="sync the index with the corpus folder")
     p.add_argument("corpus_dir", nargs="?", help="corpus folder (default: corpus/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--prune", action="store_true",
+                   help="allow a sync that removes all, or more than half, of the documents")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="the passages that best match a question")
@@ -291,11 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rag: {exc}", file=sys.stderr)
         return 2
     from rag.embedding import ModelError
+    from rag.indexing import PruneRefused
     from rag.store import IndexLocked, IndexMissing
 
     try:
         return args.func(args, settings)
-    except (IndexMissing, IndexLocked, ModelError, FileNotFoundError) as exc:
+    except (IndexMissing, IndexLocked, ModelError, FileNotFoundError, PruneRefused) as exc:
         print(f"rag: {exc}", file=sys.stderr)
         return 1
 

@@ -16,9 +16,9 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
-    index_dir: Path = Path("index")
-    # What people leave behind and must outlive a rebuilt index (the provenance log,
-    # withdrawn documents): generated, kept out of git, never inside index/.
+    index_dir: Path = Path("index")  # generated: safe to delete, rebuilt by `rag index`
+    # What people leave behind and must outlive a rebuilt index (ratings, the provenance
+    # log, withdrawn documents): kept out of git, never inside index/.
     data_dir: Path = Path("data")
 
     # Who may add and withdraw documents (rag/access.py). Editors are signed in through

@@ -87,7 +87,7 @@ def withdraw(settings: Settings, visitor: Visitor, source: str,
     aside.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(path, aside)
     forget_metadata(settings.corpus_dir, source)
-    report = sync(settings, embedder=embedder)
+    report = sync(settings, embedder=embedder, removing=(source,))  # even the last one
     provenance.record(provenance.log_path(settings), provenance.WITHDRAWN, source, by,
                       moved_to=str(aside))
     return Withdrawn(source, aside, report)

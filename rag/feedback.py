@@ -1,10 +1,11 @@
-"""Thumbs up or down on answers, kept in SQLite beside the index.
+"""Thumbs up or down on answers, kept in SQLite under the data folder.
 
-A separate file (``index/feedback.sqlite``) rather than a table in ``rag.sqlite``: the
-index database is emptied and rebuilt whenever the model or chunking settings change,
-and people's judgements of past answers must survive that. Each row keeps the question,
-the answer and its citations as shown, so a rating can be read later without the index
-that produced it.
+``data_dir/feedback.sqlite`` (``data/`` by default), never in ``index/``: the index is
+generated, rebuilt whenever the model or chunking settings change and may be deleted by
+hand, and people's judgements of past answers must survive all of that. Each row keeps
+the question, the answer and its citations as shown, so a rating can be read later
+without the index that produced it. Ratings an older version kept in
+``index/feedback.sqlite`` are moved on first use (``feedback_path``).
 """
 
 from __future__ import annotations
@@ -34,8 +35,20 @@ class FeedbackRow:
     user: str | None = None  # who rated it, when signed in
 
 
-def feedback_path(index_dir: Path) -> Path:
-    return index_dir / FEEDBACK_NAME
+def feedback_path(data_dir: Path, index_dir: Path | None = None) -> Path:
+    """Where ratings are kept. Given the index folder, ratings an older version kept
+    there are moved here first (once: only while the new file does not exist yet)."""
+    path = data_dir / FEEDBACK_NAME
+    old = index_dir / FEEDBACK_NAME if index_dir is not None else None
+    if old is not None and old.is_file() and not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".sqlite.tmp")
+        store.copy_database(old, tmp)  # a consistent copy, even mid-write
+        tmp.replace(path)
+        for leftover in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm"),
+                         old.with_name(old.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+    return path
 
 
 def rating_from_thumbs(value: int | None) -> int | None:

@@ -3,14 +3,22 @@
 Files are compared by content hash. New and changed files are loaded, chunked and
 embedded in batches; each batch is one SQLite transaction, so a crash keeps what was
 committed and loses nothing that was there before. The FAISS file is written last.
+
+A run whose settings do not match the index in use (or the first run) writes a new build
+folder beside it and switches to it only when complete (``store.switch_to``): until then
+readers answer from the old index, and a killed rebuild is resumed by the next run with
+the same settings or discarded by one with the old settings. A sync that would remove all
+documents, or more than half, refuses unless ``prune`` is given: an empty, wrong or
+unmounted folder must not empty the index.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +59,10 @@ def _checkpoint(label: str) -> None:
     print(f"checkpoint {_checkpoints_passed} {label}", file=sys.stderr, flush=True)
     if _checkpoints_passed == int(target):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class PruneRefused(RuntimeError):
+    """The sync would remove all or most indexed documents; nothing was changed."""
 
 
 @dataclass
@@ -132,11 +144,16 @@ def sync(
     corpus_dir: Path | None = None,
     embedder: Embedder | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    prune: bool = False,
+    removing: Collection[str] = (),
 ) -> SyncReport:
     """Sync the index with the corpus and report what was done.
 
     ``progress(label, done, total)`` is called as files are processed, so the CLI can
-    draw a bar and the page a progress widget.
+    draw a bar and the page a progress widget. Raises ``PruneRefused`` (and changes
+    nothing) when the folder lacks all or more than half of the indexed documents,
+    unless ``prune``; ``removing`` names documents the caller took out on purpose (a
+    withdrawal), which do not count.
     """
     corpus_dir = corpus_dir or settings.corpus_dir
     index_dir = settings.index_dir
@@ -145,22 +162,76 @@ def sync(
         raise FileNotFoundError(
             f"corpus folder {corpus_dir}/ does not exist; create it and add files")
     with store.writer_lock(index_dir):
-        conn = store.connect(index_dir)
+        files, refused = scan_corpus(corpus_dir)
+        if not prune:
+            _refuse_mass_removal(index_dir, corpus_dir, files,
+                                 {rel for rel, _ in refused} | set(removing))
+        target, reason, fresh = _choose_build(index_dir, manifest_for(settings))
+        report.rebuilt_because = reason
+        conn = store.connect(target)
         try:
-            _sync_locked(conn, settings, corpus_dir, embedder, progress, report)
+            if fresh and store.read_manifest(conn) is None:
+                with conn:  # marks the build as these settings', so a kill can resume it
+                    store.write_manifest(conn, target, manifest_for(settings))
+            _sync_locked(conn, target, settings, corpus_dir, files, refused, embedder,
+                         progress, report)
+            store.checkpoint(conn)
         finally:
             conn.close()
+        if fresh:
+            _checkpoint("before switch")
+            store.switch_to(index_dir, target)
+            _checkpoint("after switch")
     return report
 
 
-def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None:  # noqa: ANN001
-    index_dir = settings.index_dir
-    reason = manifest_mismatch(store.read_manifest(conn), manifest_for(settings))
-    if reason:
-        report.rebuilt_because = reason
-        store.reset(conn, index_dir)
+def _refuse_mass_removal(index_dir: Path, corpus_dir: Path, files: dict[str, Path],
+                         excused: set[str]) -> None:
+    """Raise PruneRefused when the folder lacks all, or more than half, of the indexed
+    documents (of the index in use: a rebuild would drop them just the same). Files
+    refused before reading, and ``excused`` ones removed on purpose, do not count."""
+    where = store.active_dir(index_dir)
+    if where is None:
+        return
+    conn = store.connect(index_dir, readonly=True)
+    try:
+        indexed = store.indexed_hashes(conn)
+    finally:
+        conn.close()
+    gone = [s for s in indexed if s not in files and s not in excused]
+    if gone and (len(gone) == len(indexed) or 2 * len(gone) > len(indexed)):
+        share = "all of them" if len(gone) == len(indexed) else "more than half"
+        raise PruneRefused(
+            f"{corpus_dir}/ lacks {len(gone)} of the {len(indexed)} indexed documents "
+            f"({share}; it has {len(files)} indexable files): syncing would remove them. "
+            "Nothing was changed. If the folder is wrong, empty or not mounted, fix that; "
+            "to remove them, run `rag index --prune`.")
 
-    files, refused = scan_corpus(corpus_dir)
+
+def _choose_build(index_dir: Path, wanted: dict) -> tuple[Path, str | None, bool]:
+    """Where this run writes: (folder, why it is a rebuild, whether it is a new build).
+
+    The index in use when its manifest fits these settings; otherwise an unfinished
+    build for these settings (a killed rebuild, resumed) or a new one. Builds that are
+    neither in use nor this run's are deleted, so vectors of two models never meet.
+    """
+    current = store.active_dir(index_dir)
+    stored = store.stored_manifest(current) if current else None
+    reason = manifest_mismatch(stored, wanted)
+    if current is not None and reason is None:
+        store.remove_builds(index_dir, keep=current if current != index_dir else None)
+        return current, None, False
+    resume = next((b for b in store.builds(index_dir) if b != current
+                   and (m := store.stored_manifest(b)) and manifest_mismatch(m, wanted) is None),
+                  None)
+    for build in store.builds(index_dir):
+        if build not in (current, resume):
+            shutil.rmtree(build, ignore_errors=True)
+    return resume or store.new_build(index_dir), reason, True
+
+
+def _sync_locked(conn, index_dir, settings, corpus_dir, files, refused, embedder,  # noqa: ANN001
+                 progress, report) -> None:
     report.failed.extend(refused)
     indexed = store.indexed_hashes(conn)
     todo: list[tuple[str, Path, str]] = []
@@ -234,35 +305,53 @@ def _sync_locked(conn, settings, corpus_dir, embedder, progress, report) -> None
             store.bump_generation(conn)
         _checkpoint("after removal commit")
 
-    dimension = embedder.dimension if embedder else (store.read_manifest(conn) or {}).get(
-        "dimension")
+    dimension = ((embedder.dimension if embedder else None)
+                 or (store.read_manifest(conn) or {}).get("dimension")
+                 or store.stored_dimension(conn))
     chunks = store.chunk_count(conn)
     spec = vector_index_spec(settings)
     kind = spec.kind_for(chunks)
-    if (report.changed or store.get_meta(conn, "faiss_kind") != kind
-            or not store.faiss_path(index_dir, store.generation(conn)).exists()):
-        gen = store.generation(conn)
-        if dimension is None:  # an empty index that never loaded the model
-            return
-        # The file as it was when this run started; this run's changes are applied to it.
-        vectors_index = store.load_faiss(index_dir, start_gen)
-        if _can_update(vectors_index, kind, chunks, len(added_ids), report):
-            store.remove_from_faiss(vectors_index, removed_ids)
-            if added_ids:
-                vectors_index.add_with_ids(np.vstack(added_vectors),
-                                           np.array(added_ids, dtype=np.int64))
-        else:
-            if progress:
-                progress(f"building the {kind} vector index", 0, 1)
-            vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension,
-                                              kind, spec)
-        _checkpoint("before manifest write")
-        with conn:
-            store.write_manifest(conn, index_dir, manifest_for(settings, dimension))
-            store.set_meta(conn, "faiss_kind", kind)
-        _checkpoint("before FAISS write")
-        store.write_faiss(index_dir, gen, vectors_index)
-        _checkpoint("after FAISS write")
+    gen = store.generation(conn)
+    ids = store.chunk_ids(conn)
+    if not (report.changed or store.get_meta(conn, "faiss_kind") != kind
+            or not _matches(store.load_faiss(index_dir, gen), ids, kind, dimension)):
+        return
+    if dimension is None:  # an empty index that never loaded the model
+        return
+    # The file as it was when this run started; this run's changes are applied to it,
+    # then checked against SQLite like a reader does: a file missing a chunk (or
+    # holding one SQLite no longer has) is rebuilt from the stored vectors, not kept.
+    vectors_index = store.load_faiss(index_dir, start_gen)
+    if _can_update(vectors_index, kind, chunks, len(added_ids), report):
+        store.remove_from_faiss(vectors_index, removed_ids)
+        if added_ids:
+            vectors_index.add_with_ids(np.vstack(added_vectors),
+                                       np.array(added_ids, dtype=np.int64))
+    else:
+        vectors_index = None
+    if not _matches(vectors_index, ids, kind, dimension):
+        if progress:
+            progress(f"building the {kind} vector index", 0, 1)
+        vectors_index = store.build_faiss(*store.all_vectors(conn, dimension), dimension,
+                                          kind, spec)
+    _checkpoint("before manifest write")
+    with conn:
+        store.write_manifest(conn, index_dir, manifest_for(settings, dimension))
+        store.set_meta(conn, "faiss_kind", kind)
+    _checkpoint("before FAISS write")
+    store.write_faiss(index_dir, gen, vectors_index)
+    _checkpoint("after FAISS write")
+
+
+def _matches(index, ids: np.ndarray, kind: str, dimension: int | None) -> bool:  # noqa: ANN001
+    """Whether a FAISS index holds exactly these chunk ids (HNSW: at least them, the
+    rest tombstones), in the wanted kind and dimension."""
+    if index is None or store.faiss_kind(index) != kind or index.d != dimension:
+        return False
+    in_faiss = store.faiss_ids(index)
+    if np.setdiff1d(ids, in_faiss).size:
+        return False
+    return kind == store.HNSW or in_faiss.size == ids.size
 
 
 def vector_index_spec(settings: Settings) -> store.VectorIndexSpec:

@@ -1,5 +1,11 @@
 """The index on disk: one SQLite file (the source of truth) and one FAISS file (derived).
 
+They live in a build folder, ``index/build-<time>-<id>/``, which ``index/CURRENT`` names.
+A rebuild (the model or chunking changed, or a first build) writes a new build folder
+beside the one in use and switches ``CURRENT`` to it only when it is complete, so readers
+answer from the old index until then and a kill at any moment leaves it whole. An index
+written before build folders (``rag.sqlite`` directly in ``index/``) is read in place.
+
 SQLite holds documents, chunks with their metadata and vectors, an FTS5 table for BM25
 and a ``generation`` counter bumped by every committed change. The FAISS file is named
 after the generation it reflects. A reader that finds no FAISS file for the current
@@ -12,9 +18,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
+import shutil
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -34,6 +43,9 @@ FORMAT_VERSION = 3  # 2: sentence vectors stored beside each chunk; 3: Ofsted me
 DB_NAME = "rag.sqlite"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
+CURRENT_NAME = "CURRENT"  # names the build folder readers use
+BUILD_PREFIX = "build-"
+CHECKPOINT_WAIT_MS = 2000  # how long the writer's closing checkpoint waits for readers
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -101,20 +113,118 @@ class IndexMissing(RuntimeError):
     """No index has been built yet; run `rag index`."""
 
 
+def active_dir(index_dir: Path) -> Path | None:
+    """The folder holding the index readers use: the build ``CURRENT`` names, or
+    ``index_dir`` itself for an index written before build folders; None for no index."""
+    try:
+        name = (index_dir / CURRENT_NAME).read_text(encoding="utf-8").strip()
+    except OSError:
+        name = ""
+    if name and (index_dir / name / DB_NAME).is_file():
+        return index_dir / name
+    return index_dir if (index_dir / DB_NAME).is_file() else None
+
+
+def _uri(path: Path) -> str:
+    """A read-only SQLite URI for a path: quoted, so '#', '?' or '%' in it are a name."""
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+
+
 def connect(index_dir: Path, readonly: bool = False) -> sqlite3.Connection:
-    path = index_dir / DB_NAME
+    """Read-only: the index in use under ``index_dir``. Writable: the database in that
+    very folder (the writer passes the build folder it writes)."""
     if readonly:
-        if not path.is_file():
+        where = active_dir(index_dir)
+        if where is None:
             raise IndexMissing(f"no index in {index_dir}/; build it with `rag index`")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(_uri(where / DB_NAME), uri=True, check_same_thread=False)
     else:
         index_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False)
+        conn = sqlite3.connect(index_dir / DB_NAME, check_same_thread=False)
         conn.executescript(SCHEMA)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+def database_identity(index_dir: Path) -> tuple[int, int] | None:
+    """Which database file is in use (device, inode): a reader compares it to notice an
+    index that was switched, or deleted and built again, under it."""
+    where = active_dir(index_dir)
+    try:
+        st = (where / DB_NAME).stat() if where else None
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st else None
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Fold the write-ahead log into the database and truncate it, waiting briefly for
+    readers to finish their snapshot; if one does not, the next run tries again."""
+    conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        conn.execute("PRAGMA busy_timeout = 10000")
+
+
+# ------------------------------------------------------------------------------ builds
+
+def builds(index_dir: Path) -> list[Path]:
+    """Every build folder under ``index_dir``, in use or not, oldest first."""
+    return sorted(p for p in index_dir.glob(f"{BUILD_PREFIX}*") if p.is_dir())
+
+
+def new_build(index_dir: Path) -> Path:
+    """An empty build folder for a rebuild; nothing reads it until ``switch_to``."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    path = index_dir / f"{BUILD_PREFIX}{stamp}-{secrets.token_hex(4)}"
+    path.mkdir(parents=True)
+    return path
+
+
+def stored_manifest(build: Path) -> dict | None:
+    """The manifest of one build folder's database (None when it has none)."""
+    if not (build / DB_NAME).is_file():
+        return None
+    with closing(sqlite3.connect(_uri(build / DB_NAME), uri=True)) as conn:
+        try:
+            return read_manifest(conn)
+        except sqlite3.DatabaseError:  # a build killed before its schema was written
+            return None
+
+
+def remove_builds(index_dir: Path, keep: Path | None) -> None:
+    """Delete build folders other than ``keep``: a superseded index, or an unfinished
+    rebuild no longer wanted. A reader still on one keeps its open files (POSIX) and
+    moves to the new build at its next refresh."""
+    for build in builds(index_dir):
+        if build != keep:
+            shutil.rmtree(build, ignore_errors=True)
+
+
+def switch_to(index_dir: Path, build: Path) -> None:
+    """Make a complete build the index in use: one atomic rename of ``CURRENT``, then
+    the previous index is deleted."""
+    previous = active_dir(index_dir)
+    tmp = index_dir / (CURRENT_NAME + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(build.name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT_NAME)
+    dir_fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    remove_builds(index_dir, keep=build)
+    if previous == index_dir:  # the index from before build folders
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", MANIFEST_NAME):
+            (index_dir / name).unlink(missing_ok=True)
+        for old in index_dir.glob("vectors-*.faiss*"):
+            old.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -176,19 +286,6 @@ def write_manifest(conn: sqlite3.Connection, index_dir: Path, manifest: dict) ->
     tmp = index_dir / (MANIFEST_NAME + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, index_dir / MANIFEST_NAME)
-
-
-def reset(conn: sqlite3.Connection, index_dir: Path) -> None:
-    """Empty the index in one transaction (a settings change makes old vectors meaningless)."""
-    with conn:
-        conn.execute("DELETE FROM glossary")
-        conn.execute("DELETE FROM sentence_vectors")
-        conn.execute("DELETE FROM chunks")
-        conn.execute("DELETE FROM documents")
-        conn.execute("DELETE FROM meta WHERE key = 'manifest'")
-        bump_generation(conn)
-    for path in index_dir.glob("vectors-*.faiss"):
-        path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------- documents
@@ -490,6 +587,16 @@ def chunk_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
 
+def stored_dimension(conn: sqlite3.Connection) -> int | None:
+    """The dimension of the stored vectors (float32), None when there are none."""
+    row = conn.execute("SELECT length(vector) FROM chunks LIMIT 1").fetchone()
+    return row[0] // 4 if row else None
+
+
+def chunk_ids(conn: sqlite3.Connection) -> np.ndarray:
+    return np.array([r[0] for r in conn.execute("SELECT id FROM chunks")], dtype=np.int64)
+
+
 class IndexReader:
     """A consistent read view: FAISS vectors matching the SQLite generation they came from.
 
@@ -506,7 +613,6 @@ class IndexReader:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
-        self.conn = connect(index_dir, readonly=True)
         self.generation = -1
         self.faiss: faiss.Index | None = None
         self.dead: np.ndarray = np.zeros(0, dtype=np.int64)  # tombstones (HNSW only)
@@ -516,14 +622,54 @@ class IndexReader:
         self._spelled: dict[str, str | None] = {}
         self._councils: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._retired: sqlite3.Connection | None = None  # the file switched away from
+        self._open()
         self.refresh()
 
+    def _open(self) -> None:
+        """Connect to the database in use now. Its identity is read first: if a writer
+        switches builds in between, the next refresh sees a different one and reopens."""
+        for attempt in range(3):
+            self.identity = database_identity(self.index_dir)
+            self.dir = active_dir(self.index_dir) or self.index_dir
+            try:
+                self.conn = connect(self.index_dir, readonly=True)
+                return
+            except sqlite3.OperationalError:  # the build was switched away just now
+                if attempt == 2:
+                    raise
+
     def refresh(self) -> bool:
+        """End the previous snapshot and take a new one, reloading what changed.
+
+        A different database file (a rebuild switched builds, or index/ was deleted and
+        built again) is reopened: generation numbers only compare within one file.
+        """
         with self._lock:
             if self.conn.in_transaction:
                 self.conn.commit()  # end the previous snapshot ...
+            if self._retired is not None:
+                self._retired.close()
+                self._retired = None
+            identity = database_identity(self.index_dir)
+            if identity is not None and identity != self.identity:
+                # Closed at the next refresh, not now: another thread may be mid-query.
+                self._retired = self.conn
+                self._open()
+                self.generation, self.faiss = -1, None
             self.conn.execute("BEGIN")  # ... and take a new one at the first read below
             return self._reload()
+
+    def release(self) -> None:
+        """End the snapshot now instead of at the next refresh.
+
+        An idle reader holding a snapshot stops the writer's checkpoint from emptying the
+        write-ahead log, which then grows with every run: call this when an answer is
+        done. The next refresh takes a new snapshot.
+        """
+        with self._lock:
+            if self.conn.in_transaction:
+                self.conn.commit()
 
     def _reload(self) -> bool:
         gen = generation(self.conn)
@@ -531,7 +677,7 @@ class IndexReader:
             return False
         self.manifest = read_manifest(self.conn) or {}
         dimension = int(self.manifest.get("dimension", 0))
-        index = load_faiss(self.index_dir, gen)
+        index = load_faiss(self.dir, gen)
         chunk_ids = np.array([r[0] for r in self.conn.execute("SELECT id FROM chunks")],
                              dtype=np.int64)
         dead = np.zeros(0, dtype=np.int64)
@@ -733,12 +879,15 @@ class IndexReader:
         if self.conn.in_transaction:
             self.conn.commit()
         self.conn.close()
+        if self._retired is not None:
+            self._retired.close()
 
 
 # ----------------------------------------------------------------------- feedback file
 #
-# People's ratings live in their own database (rag.feedback): the index is emptied and
-# rebuilt when settings change, and judgements of past answers must survive that.
+# People's ratings live in their own database under data_dir (rag.feedback), never in
+# index/: the index is generated, rebuilt when settings change and may be deleted, and
+# judgements of past answers must survive that.
 
 FEEDBACK_SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -777,6 +926,13 @@ def save_rating(path: Path, answer_id: str, created_at: str, question: str, answ
             " rating = excluded.rating, user = excluded.user",
             (answer_id, created_at, question, answer, int(abstained), citations, filters,
              rating, user))
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file (its journal included) with SQLite's backup."""
+    with closing(sqlite3.connect(source, timeout=10)) as src, \
+            closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 def delete_rating(path: Path, answer_id: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.documents import KINDS, UPLOADS_CATALOG_NAME, LoadError, load_document, read_catalog
 from rag.embedding import Embedder
-from rag.indexing import IGNORED_NAMES, SyncReport, sync
+from rag.indexing import IGNORED_NAMES, PruneRefused, SyncReport, sync
 
 ALLOWED_SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
 UPLOAD_TYPES = [s.lstrip(".") for s in ALLOWED_SUFFIXES]  # for st.file_uploader(type=...)
@@ -243,7 +243,13 @@ def ingest(settings: Settings, files: Sequence[tuple[str, bytes]],
         saved.append((Saved(original, path.name), path))
     if not saved:
         return result
-    report = sync(settings, embedder=embedder, progress=progress)
+    try:
+        report = sync(settings, embedder=embedder, progress=progress)
+    except PruneRefused as exc:  # the corpus folder lost most files: index nothing
+        for entry, path in saved:
+            path.unlink(missing_ok=True)
+            result.rejected.append((entry.original, f"not added: {exc}"))
+        return result
     result.report = report
     failed = dict(report.failed)
     for entry, path in saved:

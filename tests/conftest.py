@@ -33,6 +33,7 @@ MODEL_FIXTURES = frozenset({
     "embedder", "built_index", "index_copy",  # this file
     "page_at",                                # test_app.py (index_copy)
     "template", "probes",                     # test_crash_safety.py (index_copy)
+    "small_index",                            # test_rebuild_safety.py (embedder)
     "judge",                                  # test_grounding.py (embedder)
     "page_settings", "server", "browser", "page",  # test_page_e2e.py (built_index)
     "signin_settings",                        # test_page_signin.py (built_index)

@@ -215,9 +215,9 @@ def test_an_answer_cites_numbered_sources_and_opens_the_document(
     assert "112. Services for children missing from home or care are poor" in shown
     assert len(shown) > 20_000  # the whole document, not just the passage
 
-    # A thumbs up is kept beside the index with the question and its citations.
+    # A thumbs up is kept in the data folder (not index/) with the question and citations.
     at.feedback[0].set_value(1).run(timeout=TIMEOUT)
-    rows = feedback.read_all(feedback.feedback_path(index_copy.index_dir))
+    rows = feedback.read_all(feedback.feedback_path(index_copy.data_dir))
     assert [(r.question, r.rating) for r in rows] == [(RHI_QUESTION, feedback.UP)]
     assert len(rows[0].citations) >= 2
 

@@ -223,7 +223,7 @@ def test_kill_at_every_checkpoint_and_at_random_times_loses_nothing(
     sources = check_after_crash(survivor, probes, embedder, "finished")
     assert sources == set(UNTOUCHED) | {CHANGED} | set(NEW)
     reader = store.IndexReader(survivor.index_dir)
-    assert store.faiss_path(survivor.index_dir, reader.generation).is_file()
+    assert store.faiss_path(reader.dir, reader.generation).is_file()
     row = reader.conn.execute("SELECT content_hash FROM documents WHERE source = ?",
                               (CHANGED,)).fetchone()
     assert row["content_hash"] == file_hash(survivor.corpus_dir / CHANGED)  # the new version

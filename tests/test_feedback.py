@@ -1,12 +1,15 @@
-"""Ratings of answers: one row per answer, kept in their own SQLite file beside the index."""
+"""Ratings of answers: one row per answer, kept in their own SQLite file in the data folder."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from rag.config import load_settings
 from rag.feedback import (
     DOWN,
     FEEDBACK_NAME,
@@ -28,8 +31,8 @@ def an_answer() -> Answer:
 
 
 def test_a_rating_is_stored_with_question_answer_and_citations(tmp_path: Path) -> None:
-    path = feedback_path(tmp_path / "index")
-    assert path == tmp_path / "index" / FEEDBACK_NAME
+    path = feedback_path(tmp_path / "data")
+    assert path == tmp_path / "data" / FEEDBACK_NAME
     when = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
     record(path, "turn-1", an_answer(), UP, '{"kinds": []}', now=when)
     [row] = read_all(path)
@@ -68,7 +71,7 @@ def test_no_file_means_no_ratings(tmp_path: Path) -> None:
 
 
 def test_a_rating_records_the_signed_in_user_when_there_is_one(tmp_path: Path) -> None:
-    path = feedback_path(tmp_path / "index")
+    path = feedback_path(tmp_path / "data")
     record(path, "turn-1", an_answer(), UP, user="reader@council.gov.uk")
     record(path, "turn-2", an_answer(), DOWN)  # not signed in
     assert [(r.answer_id, r.user) for r in read_all(path)] == [
@@ -76,8 +79,6 @@ def test_a_rating_records_the_signed_in_user_when_there_is_one(tmp_path: Path) -
 
 
 def test_a_feedback_file_from_before_sign_in_gains_the_user_column(tmp_path: Path) -> None:
-    import sqlite3
-
     path = tmp_path / FEEDBACK_NAME
     with sqlite3.connect(path) as conn:  # the table as it was, with one old rating
         conn.execute("CREATE TABLE feedback (answer_id TEXT PRIMARY KEY, created_at TEXT NOT "
@@ -90,3 +91,34 @@ def test_a_feedback_file_from_before_sign_in_gains_the_user_column(tmp_path: Pat
     record(path, "new", an_answer(), DOWN, user="editor@council.gov.uk")
     assert [(r.answer_id, r.user) for r in read_all(path)] == [
         ("old", None), ("new", "editor@council.gov.uk")]
+
+
+def test_ratings_live_outside_the_index_and_survive_deleting_it(tmp_path: Path) -> None:
+    settings = load_settings(env={}, corpus_dir=tmp_path / "corpus",
+                             index_dir=tmp_path / "index", data_dir=tmp_path / "data")
+    (tmp_path / "index").mkdir()
+    path = feedback_path(settings.data_dir, settings.index_dir)
+    record(path, "turn-1", an_answer(), UP)
+    assert not path.is_relative_to(settings.index_dir)
+    shutil.rmtree(settings.index_dir)  # "index/ is generated": people delete it
+    assert [r.answer_id for r in read_all(feedback_path(settings.data_dir,
+                                                        settings.index_dir))] == ["turn-1"]
+
+
+def test_data_dir_defaults_to_data_and_is_a_setting(tmp_path: Path) -> None:
+    assert load_settings(env={}).data_dir == Path("data")
+    assert load_settings(env={"RAG_DATA_DIR": str(tmp_path)}).data_dir == tmp_path
+
+
+def test_ratings_an_older_version_kept_in_index_are_moved_once(tmp_path: Path) -> None:
+    index_dir, data_dir = tmp_path / "index", tmp_path / "data"
+    old = index_dir / FEEDBACK_NAME
+    record(old, "turn-old", an_answer(), DOWN)
+    conn = sqlite3.connect(old)  # left open, as a page that still runs would
+    path = feedback_path(data_dir, index_dir)
+    conn.close()
+    assert path == data_dir / FEEDBACK_NAME
+    assert not old.exists()
+    assert [(r.answer_id, r.rating) for r in read_all(path)] == [("turn-old", DOWN)]
+    record(old, "stray", an_answer(), UP)  # a file that turns up later is not merged over
+    assert [r.answer_id for r in read_all(feedback_path(data_dir, index_dir))] == ["turn-old"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import tarfile
 from pathlib import Path
 
@@ -45,12 +44,12 @@ def assert_consistent(settings: Settings) -> store.IndexReader:
     assert faiss_ids == ids
     assert fts == ids
     # the FAISS file on disk is the one for the current generation
-    assert store.faiss_path(settings.index_dir, reader.generation).is_file()
+    assert store.faiss_path(reader.dir, reader.generation).is_file()
     return reader
 
 
 def chunk_count(settings: Settings, source: str) -> int:
-    conn = sqlite3.connect(settings.index_dir / store.DB_NAME)
+    conn = store.connect(settings.index_dir, readonly=True)
     n = conn.execute("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id)"
                      " WHERE d.source = ?", (source,)).fetchone()[0]
     conn.close()

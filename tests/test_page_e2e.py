@@ -242,9 +242,9 @@ def test_answer_shows_citations_sources_and_opens_the_document(
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
 
-    # A thumbs up is stored beside the index, with the question and its citations.
+    # A thumbs up is stored in the data folder, with the question and its citations.
     answer.locator('[data-testid="stFeedbackButton"]').first.click()
-    path = feedback.feedback_path(page_settings.index_dir)
+    path = feedback.feedback_path(page_settings.data_dir)
     deadline = time.monotonic() + 30
     while not (rows := feedback.read_all(path)) and time.monotonic() < deadline:
         time.sleep(0.3)

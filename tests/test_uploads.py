@@ -15,6 +15,7 @@ import pytest
 from rag.answering import Assistant
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.records import Filters
 from rag.retrieval import Retriever
 from rag.uploads import (
     UploadRejected,
@@ -202,3 +203,18 @@ def test_a_file_the_indexer_cannot_read_is_removed_again(
     assert result.added == []
     assert result.rejected and "could not be indexed" in result.rejected[0][1]
     assert not (index_copy.corpus_dir / "broken.pdf").exists()
+
+
+def test_an_upload_into_a_folder_that_lost_most_files_indexes_nothing(
+    index_copy: Settings, embedder: Embedder,
+) -> None:
+    """Syncing would remove more than half the index: the upload says why and the
+    index stays as it was (rag.indexing.PruneRefused)."""
+    for path in sorted(index_copy.corpus_dir.glob("*.txt"))[:3]:
+        path.unlink()
+    result = ingest(index_copy, [("letter.txt", b"Dear Sir\n\nInspectors visited.\n" * 20)],
+                    embedder=embedder)
+    assert result.added == [] and result.report is None
+    assert "lacks 3 of the 5 indexed documents" in result.rejected[0][1]
+    assert not (index_copy.corpus_dir / "letter.txt").exists()
+    assert len(Retriever(index_copy, embedder=embedder).reader.library(Filters())) == 5

@@ -2,7 +2,7 @@
 
 Every evidence quote of eval/library/qa.jsonl must be found, after rag.words.normalise
 on both sides, inside one chunk of the index (table `chunks`, column `text` of
-INDEX/rag.sqlite), which is the rule `rag eval` scores retrieval by. A failing quote is
+the index in INDEX), which is the rule `rag eval` scores retrieval by. A failing quote is
 printed with its question id, and the exit status is 1.
 
 Warnings (printed, not failures): a quote of a question about one council found only
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag import store  # noqa: E402
 from rag.words import normalise  # noqa: E402
 
 START_PUBLISHERS = ("children-first", "community-care")  # starting-corpus file prefixes
@@ -51,10 +51,10 @@ def council_of(doc_id: str) -> str:
 
 
 def load_index(index: Path) -> tuple[list[tuple[str, str, str, int]], dict[str, str]]:
-    db = index / "rag.sqlite"
-    if not db.is_file():
-        sys.exit(f"{db}: not found; build it with eval/library/build_library.py --size small")
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        con = store.connect(index, readonly=True)
+    except store.IndexMissing:
+        sys.exit(f"{index}: no index; build it with eval/library/build_library.py --size small")
     chunks = [(doc, text, normalise(text), ordinal) for doc, text, ordinal in
               con.execute("SELECT doc_id, text, ordinal FROM chunks ORDER BY id")]
     dates = dict(con.execute("SELECT doc_id, coalesce(date, '') FROM documents"))
