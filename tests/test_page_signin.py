@@ -200,6 +200,43 @@ def test_an_anonymous_visitor_can_ask_and_cannot_upload(page) -> None:  # noqa: 
     shot(page, "signin-1-anonymous")
 
 
+def test_the_upload_endpoint_called_directly_adds_nothing(
+    page, server: str, signin_settings: Settings,  # noqa: ANN001
+) -> None:
+    """Past the page: a PUT straight to Streamlit's upload endpoint, as a script would
+    send it, while an anonymous visitor's session is open. Streamlit only keeps such
+    bytes in memory for an uploader widget of that session, and an anonymous session
+    has none, so nothing may reach corpus/, the index or the log. (The session id the
+    browser holds is not exposed to the test; one made up stands for it, and the server
+    must refuse both alike.)"""
+    import urllib.error
+    import urllib.request
+
+    s = signin_settings
+    before = (sorted(p.name for p in s.corpus_dir.iterdir()),
+              provenance.read_log(provenance.log_path(s)))
+    boundary = secrets.token_hex(8)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{LETTER_NAME}\"\r\nContent-Type: text/plain\r\n\r\n{LETTER}\r\n"
+            f"--{boundary}--\r\n").encode()
+    for session in ("00000000-0000-0000-0000-000000000000", secrets.token_hex(16)):
+        request = urllib.request.Request(
+            f"{server}/_stcore/upload_file/{session}/{secrets.token_hex(8)}", data=body,
+            method="PUT", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                status = reply.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status >= 400, status
+    page.reload()
+    ready(page)
+    no_edit_controls(page)
+    assert (sorted(p.name for p in s.corpus_dir.iterdir()),
+            provenance.read_log(provenance.log_path(s))) == before
+    assert LETTER_NAME not in before[0]
+
+
 def test_a_signed_in_reader_cannot_upload(page) -> None:  # noqa: ANN001
     sign_in(page, READER)
     signed_in_as(page, READER, "(reader)")
