@@ -172,7 +172,8 @@ class Retriever:
         if diversify and len(ordered) > k:
             relevance = {c: 1.0 / (rank + 1) for rank, c in enumerate(ordered)}
             ordered = mmr(ordered, relevance, vectors, k, self.settings.mmr_lambda)
-        passages = self.reader.passages(ordered[:k], fused)
+        # A judged opening chunk may be in no ranked list: it has no fused score.
+        passages = self.reader.passages(ordered[:k], {c: fused.get(c, 0.0) for c in ordered[:k]})
         for p in passages:
             p.dense = cosine[p.chunk_id]
             p.ranks = {name: ids.index(p.chunk_id) + 1

@@ -245,3 +245,22 @@ def test_a_question_asking_for_a_figure_the_reports_do_not_give_is_declined(
     # The same kind of question, where the reports give the figure, is answered with it.
     looked_after = assistant.answer("How many children were looked after at 31 August 2016?")
     assert not looked_after.abstained and "1,816" in looked_after.answer
+
+
+def test_a_judgement_question_gets_the_judged_openings_even_beyond_the_candidates(
+    built_index: Settings, embedder,  # noqa: ANN001
+) -> None:
+    """With few candidates per list (as for a council with many reports in a library of
+    hundreds), the chunk stating the judgement is in no ranked list: it is still
+    returned, first, with no fused score (this raised KeyError on the full library)."""
+    from dataclasses import replace
+
+    retriever = Retriever(replace(built_index, candidates=1), embedder)
+    query = understand("What was Birmingham's overall effectiveness judgement in 2016?",
+                       lexicon=retriever.reader)
+    assert query.judgement is not None and query.councils
+    passages = retriever.search(query, k=5, filters=Filters())
+    judged = retriever.judged_openings(Filters(councils=query.councils),
+                                       query.judgement.keys)
+    assert judged and passages[0].chunk_id == judged[0]
+    assert "inadequate" in passages[0].text.lower()
