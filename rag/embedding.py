@@ -6,8 +6,10 @@ time. It is loaded lazily: a re-index that finds nothing changed never pays for 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class Embedder:
     def __init__(self, model: str, batch_size: int = 32) -> None:
         self.name = model
         self.batch_size = batch_size
+        self._counting = threading.Lock()
 
     @cached_property
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
@@ -83,9 +86,18 @@ class Embedder:
     def tokenizer(self):  # noqa: ANN201 - a Hugging Face tokenizer
         return self.model.tokenizer
 
+    @cached_property
+    def _counting_tokenizer(self):  # noqa: ANN202 - a Hugging Face tokenizer
+        """A copy of the tokenizer for count_tokens alone. A call to a tokenizer sets its
+        truncation and padding first; on the one encode uses, counting switched them off
+        between another thread's setting and its encoding ("Unable to create tensor")."""
+        return copy.deepcopy(self.model.tokenizer)
+
     def count_tokens(self, text: str) -> int:
         """Length in the model's own word pieces, without the [CLS]/[SEP] markers."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+        with self._counting:
+            return len(self._counting_tokenizer.encode(text, add_special_tokens=False,
+                                                       verbose=False))
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         if not texts:

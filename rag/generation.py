@@ -53,9 +53,9 @@ SYSTEM_PROMPT = (
 
 # Citation markers as models write them: [1], [1, 2], [1; 3], [2-4], and runs like [1][2].
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[-\u2013,;]\s*\d+)*)\s*\]")
-_MARKER_RUN = re.compile(r"(?:\s*\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\])+")
+_MARKER_RUN = re.compile(r"(?<!\s)(?:\s*\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\])+")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<!\s)\s+([.,;:!?])")  # from a run's start: linear
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 
 

@@ -283,3 +283,8 @@ def test_search_on_an_empty_index_dir_says_to_run_rag_index(tmp_path: Path) -> N
     assert "rag index" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_ask_with_a_question_over_the_length_limit_says_so(built_index: Settings) -> None:
+    out = ok(rag(built_index, "ask", "x " * built_index.max_question_chars))
+    assert f"limited to {built_index.max_question_chars:,} characters" in out

@@ -1,0 +1,158 @@
+"""Read and clean corpus files in worker processes, each within a time and size budget.
+
+Reading one file (rag/documents.py: decoding, PDF layout, cleaning, metadata) is pure
+Python holding the interpreter lock. In the page process one slow file froze every
+session, and a file that never finished held the index's writer lock for good. Here
+each file is read in a worker process: a file over the size limit is refused before
+reading, one that takes longer than the time limit has its worker killed, and both are
+reported by name with the reason while the rest of the corpus is indexed. The worker
+reads the next file while the caller chunks and embeds the one before.
+
+Workers come from a fork server started once, not forked from the caller, which may be
+running the model's threads (forking those is unsafe).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from rag.config import Settings
+from rag.documents import Document, LoadError, load_document
+
+_AHEAD = 2  # files read ahead of the one the caller is on, per worker
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost to read: bytes on disk and seconds of a worker's time."""
+
+    max_bytes: int
+    seconds: float
+    workers: int = 1
+
+    @classmethod
+    def of(cls, settings: Settings) -> Budget:
+        return cls(int(settings.max_file_mb * 1e6), settings.load_timeout_s)
+
+
+def _serve(conn: Connection, corpus_dir: Path, catalog: dict, max_bytes: int) -> None:
+    """A worker: read each path it is sent until told to stop or the caller is gone."""
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        try:
+            reply: tuple[str, object] = ("ok", load_document(path, corpus_dir, catalog,
+                                                             max_bytes))
+        except LoadError as exc:
+            reply = ("refused", str(exc))
+        except Exception as exc:  # a bad file must never stop the run
+            reply = ("refused", f"{path.name}: unexpected error while reading: {exc!r}")
+        conn.send(reply)
+
+
+class _Worker:
+    def __init__(self, corpus_dir: Path, catalog: dict, max_bytes: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["rag.documents"])
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, corpus_dir, catalog,
+                                                            max_bytes), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: int | None = None
+        self.deadline = 0.0
+
+    def give(self, task: int, path: Path, seconds: float) -> None:
+        self.task, self.deadline = task, time.monotonic() + seconds
+        self.conn.send(path)
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.conn.send(None)
+            except OSError:
+                kill = True
+        if kill:
+            self.process.kill()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _receive(worker: _Worker, rel: str) -> tuple[Document | LoadError, bool]:
+    """A worker's answer, and whether the worker can take another file."""
+    try:
+        kind, value = worker.conn.recv()
+    except (EOFError, OSError):  # the worker died: killed for memory, or crashed
+        worker.process.join(timeout=5)
+        return LoadError(
+            f"{rel}: the process reading it stopped (exit code {worker.process.exitcode}); "
+            "the file may need more memory than the machine has; split it or save it as "
+            "plain text"), False
+    if kind == "ok":
+        return value, True
+    return LoadError(str(value)), True
+
+
+def load_all(
+    files: Sequence[tuple[str, Path]],
+    corpus_dir: Path,
+    catalog: dict | None,
+    budget: Budget,
+) -> Iterator[tuple[str, Document | LoadError]]:
+    """Each file's Document, or the LoadError saying why it was skipped, in the order
+    given. Files are read by ``budget.workers`` worker processes, ahead of the caller."""
+    results: dict[int, Document | LoadError] = {}
+    workers: list[_Worker] = []
+    idle: list[_Worker] = []
+    next_task = 0
+    try:
+        for current in range(len(files)):
+            while current not in results:
+                # Hand out files, up to a few ahead of the one wanted now.
+                while next_task < min(len(files), current + _AHEAD * budget.workers):
+                    if not idle and len(workers) < budget.workers:
+                        idle.append(_Worker(corpus_dir, catalog or {}, budget.max_bytes))
+                        workers.append(idle[-1])
+                    if not idle:
+                        break
+                    idle.pop().give(next_task, files[next_task][1], budget.seconds)
+                    next_task += 1
+                busy = [w for w in workers if w.task is not None]
+                timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                ready = wait([w.conn for w in busy], timeout)
+                for w in busy:
+                    task = w.task
+                    assert task is not None
+                    rel = files[task][0]
+                    if w.conn in ready:
+                        outcome, healthy = _receive(w, rel)
+                    elif time.monotonic() >= w.deadline:
+                        outcome, healthy = LoadError(
+                            f"{rel}: reading and cleaning it took longer than "
+                            f"{budget.seconds:g} s (setting load_timeout_s), so it was "
+                            "skipped; split the file or save it as plain text"), False
+                    else:
+                        continue
+                    results[task] = outcome
+                    w.task = None
+                    if healthy:
+                        idle.append(w)
+                    else:
+                        workers.remove(w)
+                        w.stop(kill=True)
+            yield files[current][0], results.pop(current)
+    finally:
+        for w in workers:
+            w.stop(kill=w.task is not None)
