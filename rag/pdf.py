@@ -81,7 +81,7 @@ _CHARS = str.maketrans(
         "\ufb05": "st", "\ufb06": "st",
     }
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ue000-\uf8ff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")  # C0, C1, private use
 _SPACES = re.compile(r"[ \t]+")
 # The hyphenated half word a line ends with; from the start of its run of non-space
 # characters only, as trying every start inside a long run was quadratic.

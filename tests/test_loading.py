@@ -21,10 +21,10 @@ from rag.loading import Budget, load_all
 from tests.conftest import CORPUS
 
 
-def _big_and_small(folder: Path) -> tuple[Path, Path]:
+def _big_and_small(folder: Path, times: int = 3) -> tuple[Path, Path]:
     texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
     big = folder / "big.txt"
-    big.write_text("\n\n".join(texts) * 3, encoding="utf-8")
+    big.write_text("\n\n".join(texts) * times, encoding="utf-8")
     small = folder / "small.txt"
     small.write_text(texts[0], encoding="utf-8")
     return big, small
@@ -72,8 +72,8 @@ def test_sync_names_a_file_over_budget_and_indexes_the_rest(
         tmp_path: Path, embedder) -> None:  # noqa: ANN001
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
-    big, _ = _big_and_small(tmp_path)
-    budget_s = _seconds_to_read(big) / 10
+    big, _ = _big_and_small(tmp_path, times=16)  # 2 MB: the largest fixture is 0.1 MB
+    budget_s = _seconds_to_read(big) / 4
     shutil.move(big, corpus / "pasted-minutes.txt")
     settings = load_settings(toml_path=tmp_path / "none.toml", env={},
                              corpus_dir=corpus, index_dir=tmp_path / "index",
