@@ -78,7 +78,8 @@ class Settings:
     max_question_chars: int = 2000
     generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
     generator_model: str = ""
-    generator_timeout_s: float = 60.0
+    generator_timeout_s: float = 60.0  # for the whole exchange, however the server trickles
+    generator_max_tokens: int = 1024  # sent as max_tokens: an answer is a few sentences
 
     # Source of each value, for `rag status`; not a setting itself.
     origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
