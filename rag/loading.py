@@ -8,13 +8,16 @@ reading, one that takes longer than the time limit has its worker killed, and bo
 reported by name with the reason while the rest of the corpus is indexed. The worker
 reads the next file while the caller chunks and embeds the one before.
 
-Workers come from a fork server started once, not forked from the caller, which may be
-running the model's threads (forking those is unsafe).
+Workers are fresh interpreters started with ``python -c``: a fork of the caller could
+inherit the model's threads mid-operation, and multiprocessing's own start methods
+re-import the caller's main script in the worker.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from rag.config import Settings
 from rag.documents import Document, LoadError, load_document
 
 _AHEAD = 2  # files read ahead of the one the caller is on, per worker
+_STARTUP_S = 120  # at most this long for a worker's imports, however busy the machine
 
 
 @dataclass(frozen=True)
@@ -40,53 +44,77 @@ class Budget:
         return cls(int(settings.max_file_mb * 1e6), settings.load_timeout_s)
 
 
-def _serve(conn: Connection, corpus_dir: Path, catalog: dict, max_bytes: int) -> None:
-    """A worker: read each path it is sent until told to stop or the caller is gone."""
-    while True:
-        try:
-            path = conn.recv()
-        except (EOFError, OSError):
-            return
-        if path is None:
-            return
-        try:
-            reply: tuple[str, object] = ("ok", load_document(path, corpus_dir, catalog,
-                                                             max_bytes))
-        except LoadError as exc:
-            reply = ("refused", str(exc))
-        except Exception as exc:  # a bad file must never stop the run
-            reply = ("refused", f"{path.name}: unexpected error while reading: {exc!r}")
-        conn.send(reply)
+def serve() -> None:
+    """A worker process's main: read each path sent on stdin until told to stop or the
+    caller is gone, answering on what was stdout (print goes to stderr instead)."""
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    requests = Connection(0, writable=False)
+    try:
+        corpus_dir, catalog, max_bytes = requests.recv()
+        replies.send(("ready", None))  # imports done: a file's time starts from here
+        while (path := requests.recv()) is not None:
+            try:
+                reply: tuple[str, object] = ("ok", load_document(path, corpus_dir, catalog,
+                                                                 max_bytes))
+            except LoadError as exc:
+                reply = ("refused", str(exc))
+            except Exception as exc:  # a bad file must never stop the run
+                reply = ("refused", f"{path.name}: unexpected error while reading: {exc!r}")
+            replies.send(reply)
+    except (EOFError, OSError):  # the caller is gone
+        return
 
 
 class _Worker:
+    """A fresh interpreter (not a fork of the caller, which may be running the model's
+    threads, nor multiprocessing's, which re-runs the caller's main script) reading files
+    sent to it over a pipe."""
+
     def __init__(self, corpus_dir: Path, catalog: dict, max_bytes: int) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["rag.documents"])
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, corpus_dir, catalog,
-                                                            max_bytes), daemon=True)
-        self.process.start()
-        child.close()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from rag.loading import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.conn = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self.requests.send((corpus_dir, catalog, max_bytes))
+        if self.conn.poll(_STARTUP_S):  # the first file's budget is not spent on imports
+            try:
+                self.conn.recv()
+            except (EOFError, OSError):
+                pass  # died starting: the first file sent will say so
         self.task: int | None = None
         self.deadline = 0.0
 
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
+
     def give(self, task: int, path: Path, seconds: float) -> None:
         self.task, self.deadline = task, time.monotonic() + seconds
-        self.conn.send(path)
+        try:
+            self.requests.send(path)
+        except OSError:
+            pass  # it died: reading its answer says so
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
             try:
-                self.conn.send(None)
+                self.requests.send(None)
             except OSError:
                 kill = True
         if kill:
             self.process.kill()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
+        self.requests.close()
         self.conn.close()
 
 
@@ -95,9 +123,12 @@ def _receive(worker: _Worker, rel: str) -> tuple[Document | LoadError, bool]:
     try:
         kind, value = worker.conn.recv()
     except (EOFError, OSError):  # the worker died: killed for memory, or crashed
-        worker.process.join(timeout=5)
+        try:
+            worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
         return LoadError(
-            f"{rel}: the process reading it stopped (exit code {worker.process.exitcode}); "
+            f"{rel}: the process reading it stopped (exit code {worker.exitcode}); "
             "the file may need more memory than the machine has; split it or save it as "
             "plain text"), False
     if kind == "ok":
