@@ -95,14 +95,20 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answering import too_long
     from rag.query import understand
     from rag.retrieval import Retriever
 
     retriever = Retriever(settings)
     filters = _filters(args)
     for item in _questions(args):
-        query = understand(item["question"], lexicon=retriever.reader)
-        hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
+        if len(item["question"]) > settings.max_question_chars:  # as Assistant.answer says
+            print(f"rag: {too_long(item['question'], settings.max_question_chars).answer}",
+                  file=sys.stderr)
+            hits = []
+        else:
+            query = understand(item["question"], lexicon=retriever.reader)
+            hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
         if args.json:
             payload = [h.to_json() for h in hits]
             if args.questions:

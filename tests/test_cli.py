@@ -307,3 +307,10 @@ def test_the_progress_bar_shows_a_file_name_as_text(name: str) -> None:
     shown = out.getvalue()
     assert name.replace("\x1b", "?").replace("\u009b", "?") in shown
     assert "\x1b" not in shown and "\u009b" not in shown
+
+
+def test_search_with_a_question_over_the_length_limit_says_so_and_finds_nothing(
+        built_index: Settings) -> None:
+    proc = rag(built_index, "search", "--json", "x " * built_index.max_question_chars)
+    assert json.loads(ok(proc)) == []
+    assert f"limited to {built_index.max_question_chars:,} characters" in proc.stderr
