@@ -144,22 +144,29 @@ def load_all(
 ) -> Iterator[tuple[str, Document | LoadError]]:
     """Each file's Document, or the LoadError saying why it was skipped, in the order
     given. Files are read by ``budget.workers`` worker processes, ahead of the caller."""
+    if budget.workers < 1:
+        raise ValueError("a budget needs at least one worker")
     results: dict[int, Document | LoadError] = {}
     workers: list[_Worker] = []
     idle: list[_Worker] = []
     next_task = 0
+
+    def hand_out(current: int) -> None:
+        """Give idle workers the next files, up to a few ahead of the one wanted now."""
+        nonlocal next_task
+        while next_task < min(len(files), current + _AHEAD * budget.workers):
+            if not idle and len(workers) < budget.workers:
+                idle.append(_Worker(corpus_dir, catalog or {}, budget.max_bytes))
+                workers.append(idle[-1])
+            if not idle:
+                return
+            idle.pop().give(next_task, files[next_task][1], budget.seconds)
+            next_task += 1
+
     try:
         for current in range(len(files)):
+            hand_out(current)
             while current not in results:
-                # Hand out files, up to a few ahead of the one wanted now.
-                while next_task < min(len(files), current + _AHEAD * budget.workers):
-                    if not idle and len(workers) < budget.workers:
-                        idle.append(_Worker(corpus_dir, catalog or {}, budget.max_bytes))
-                        workers.append(idle[-1])
-                    if not idle:
-                        break
-                    idle.pop().give(next_task, files[next_task][1], budget.seconds)
-                    next_task += 1
                 busy = [w for w in workers if w.task is not None]
                 timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
                 ready = wait([w.conn for w in busy], timeout)
@@ -183,6 +190,7 @@ def load_all(
                     else:
                         workers.remove(w)
                         w.stop(kill=True)
+                hand_out(current)  # the next file is read while the caller embeds this one
             yield files[current][0], results.pop(current)
     finally:
         for w in workers:
