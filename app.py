@@ -419,7 +419,8 @@ if not state.turns:
                "document and cited [n]; the sources are listed beneath it.")
 for past in state.turns:
     show_turn(past, titles)
-question = st.chat_input("Ask about the inspection reports")
+question = st.chat_input("Ask about the inspection reports",
+                         max_chars=settings.max_question_chars)
 if question:
     ask(question, filters, titles)
 

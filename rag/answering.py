@@ -33,6 +33,16 @@ NOT_COVERED = (
     "The reports in the index do not cover this question. "
     "The closest passages are listed below, but they do not answer it."
 )
+
+
+def too_long(question: str, limit: int) -> Answer:
+    """The answer to a question over ``limit`` characters: what to do instead, and no work."""
+    message = (f"The question is {len(question):,} characters long; questions are limited to "
+               f"{limit:,} characters (setting max_question_chars). Ask about one thing at a "
+               "time, or add a long text to the corpus as a document.")
+    return Answer(question, message, True)
+
+
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
@@ -63,6 +73,10 @@ class Assistant:
 
     def answer(self, question: str, history: Sequence[str] = (),
                filters: Filters | None = None) -> Answer:
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            return too_long(question, limit)
+        history = [h for h in history if len(h) <= limit]  # one refused stays refused
         query = self.understand(question, history)
         result = self._answer(query, filters)
         # A spelled-out acronym is a reading of the question, not something the reports

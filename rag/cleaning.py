@@ -33,12 +33,12 @@ from rag.words import (
     PAGE_NUMBER_LINE,
     PHONE,
     POSTCODE,
-    RULE_LINE,
     SUPERSCRIPT_NOTE,
     URL,
     ends_sentence,
     line_blocks,
     mend_hyphen,
+    rule_line,
     text_lines,
     word_count,
 )
@@ -200,7 +200,7 @@ def clean_report_text(text: str) -> str:
     vocabulary = Counter(w.lower() for w in COMPOUND_TOKEN.findall(text))
     lines: list[str] = []
     for line in raw:
-        if PAGE_NUMBER_LINE.match(line) or RULE_LINE.match(line) or contact_kind(line) == "contact":
+        if PAGE_NUMBER_LINE.match(line) or rule_line(line) or contact_kind(line) == "contact":
             lines.append("")
         else:
             lines.append(_strip_footnote_markers(line, vocabulary).rstrip())

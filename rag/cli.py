@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from rag.config import Settings, load_settings
 
 def _progress_bar():  # noqa: ANN202 - returns a (callback, context manager) pair
     """A Rich progress bar driven by indexing's progress(label, done, total) callback."""
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(),
@@ -21,9 +23,19 @@ def _progress_bar():  # noqa: ANN202 - returns a (callback, context manager) pai
     task = bar.add_task("", total=None)
 
     def update(label: str, done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total, description=label)
+        # A file name is text, not Rich markup: "minutes[/].txt" would be a closing tag.
+        bar.update(task, completed=done, total=total, description=escape(printable(label)))
 
     return update, bar
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(name: str) -> str:
+    """A file name safe to print on a terminal: control characters (an escape sequence
+    in a name would drive the terminal) shown as "?"."""
+    return _CONTROL.sub("?", name)
 
 
 def print_sync_report(report, out=sys.stdout) -> None:  # noqa: ANN001
@@ -36,9 +48,9 @@ def print_sync_report(report, out=sys.stdout) -> None:  # noqa: ANN001
     for label, names in (("added", report.added), ("updated", report.updated),
                          ("removed", report.removed)):
         for name in names:
-            print(f"  {label:8} {name}", file=out)
+            print(f"  {label:8} {printable(name)}", file=out)
     for name, reason in report.failed:
-        print(f"  failed   {name}: {reason}", file=out)
+        print(f"  failed   {printable(name)}: {printable(reason)}", file=out)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,6 +96,7 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from rag import provenance
+    from rag.answering import too_long
     from rag.query import understand
     from rag.retrieval import Retriever
 
@@ -91,8 +104,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     filters = _filters(args)
     added = provenance.lookup(settings)
     for item in _questions(args):
-        query = understand(item["question"], lexicon=retriever.reader)
-        hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
+        if len(item["question"]) > settings.max_question_chars:  # as Assistant.answer says
+            print(f"rag: {too_long(item['question'], settings.max_question_chars).answer}",
+                  file=sys.stderr)
+            hits = []
+        else:
+            query = understand(item["question"], lexicon=retriever.reader)
+            hits = retriever.search(query, k=args.k, filters=filters, mode=args.mode)
         if args.json:
             payload = [h.to_json() for h in hits]
             provenance.annotate(payload, added)

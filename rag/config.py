@@ -56,8 +56,12 @@ class Settings:
     chunk_tokens: int = 128
     chunk_overlap_tokens: int = 20
 
-    # Loading.
+    # Loading. Each file is read and cleaned in a worker process (rag/loading.py): one
+    # larger than max_file_mb, or taking longer than load_timeout_s, is skipped and named
+    # in the run's summary. The largest real report here (a 0.7 MB, 60-page PDF) takes
+    # 2 to 8 s, depending on what else the machine runs.
     max_file_mb: float = 50.0
+    load_timeout_s: float = 120.0
 
     # Retrieval.
     k: int = 10
@@ -96,9 +100,13 @@ class Settings:
     # A word of the question's subject missing from the index still counts as mentioned
     # when a word of the retrieved passages is this close ("kids" -> "children" 0.88).
     synonym_similarity: float = 0.75
+    # A question longer than this is refused with a message before any work is done: a
+    # pasted page is not a question, and reading one held the CPU for every session.
+    max_question_chars: int = 2000
     generator_url: str = ""  # an OpenAI-compatible base URL; empty = extractive only
     generator_model: str = ""
-    generator_timeout_s: float = 60.0
+    generator_timeout_s: float = 60.0  # for the whole exchange, however the server trickles
+    generator_max_tokens: int = 1024  # sent as max_tokens: an answer is a few sentences
 
     # Source of each value, for `rag status`; not a setting itself.
     origin: dict[str, str] = field(default_factory=dict, compare=False, repr=False)

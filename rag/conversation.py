@@ -10,12 +10,15 @@ characters rather than running or linking them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.display import answer_markdown, describe_filters, escape_inline, sources_for
 from rag.records import Answer, Filters
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -63,10 +66,18 @@ def to_markdown(turns: Sequence[Turn], exported_at: dt.datetime | None = None,
                 where = ", ".join(x for x in (c.doc.date or "undated", c.doc.kind,
                                               c.passage.label) if x)
                 lines.append(f"{c.n}. {escape_inline(c.doc.title)} ({escape_inline(where)}), "
-                             f"`{c.doc.source.replace('`', '')}`")
+                             f"{_code(c.doc.source)}")
                 lines.append(f"   > {escape_inline(c.quote)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _code(name: str) -> str:
+    """A file name as a code span, which shows everything in it as written: on one line
+    (a line break in a name would end the span and let the rest be read as Markdown or
+    HTML), without backticks (which would close it) or control characters."""
+    flat = " ".join(_CONTROL.sub(" ", name.replace("`", "")).split())
+    return f"`{flat}`" if flat else "`?`"
 
 
 def _clip(text: str, limit: int = 300) -> str:

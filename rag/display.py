@@ -33,8 +33,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 # GitHub-flavoured Markdown turns bare "www.x", "https://x" and "a@b.c" into links after
 # parsing, so escaping cannot stop it. An invisible WORD JOINER (U+2060) after "www",
-# the scheme, or before "@" breaks the pattern; the text still reads the same.
-_AUTOLINK = re.compile(r"(?i)(\bwww(?=\.)|\b(?:https?|ftp|mailto|xmpp)(?=:)|\w(?=@\w))")
+# the scheme, or before "@" breaks the pattern; the text still reads the same. It goes
+# in whatever comes before: "_www.x" and "_https://x" are links too (an underscore is
+# no word boundary to a pattern, but it is to the Markdown), and so are "x+@y.z" and
+# "a.@y.z" (the part before "@" may end in any of ".-_+").
+_AUTOLINK = re.compile(r"(?i)(www(?=\.)|(?:https?|ftp|mailto|xmpp)(?=:)|(?=@\w))")
 HIGHLIGHT = "orange-background"  # Streamlit's :colour-background[...] directive
 
 

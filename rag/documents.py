@@ -88,6 +88,7 @@ _MAGIC = (
 )
 # C0 controls other than tab, newline, carriage return and form feed (a page break).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_C1 = re.compile(r"[\x80-\x9f]")
 _BINARY_SHARE = 0.01  # more control characters than this share of the text: not text
 
 
@@ -127,7 +128,10 @@ def decode_text(data: bytes, name: str) -> str:
         raise LoadError(
             f"{name}: looks like a binary file, not text ({controls} control characters); "
             "convert it to .txt or .pdf")
-    return _CONTROL.sub("", text) if controls else text
+    text = _CONTROL.sub("", text) if controls else text
+    # C1 controls (U+0080 to U+009F) are never text: a UTF-8 file with them is mojibake
+    # or escape sequences (U+009B starts one), which would reach a terminal raw.
+    return _C1.sub("", text)
 
 
 def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:

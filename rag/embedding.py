@@ -11,6 +11,7 @@ CPU has it. bench/bench_embedding.py measured both (bench/results/embedding.md).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import json
@@ -97,6 +98,7 @@ class Embedder:
         self.batch_size = batch_size
         self.backend = backend
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._counting = threading.Lock()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Embedder:
@@ -141,11 +143,20 @@ class Embedder:
     def tokenizer(self):  # noqa: ANN201 - a Hugging Face tokenizer
         return self.model.tokenizer
 
+    @cached_property
+    def _counting_tokenizer(self):  # noqa: ANN202 - a Hugging Face tokenizer
+        """A copy of the tokenizer for count_tokens alone. A call to a tokenizer sets its
+        truncation and padding first; on the one encode uses, counting switched them off
+        between another thread's setting and its encoding ("Unable to create tensor")."""
+        return copy.deepcopy(self.model.tokenizer)
+
     def count_tokens(self, text: str) -> int:
         """Length in the model's own word pieces, without the [CLS]/[SEP] markers."""
         if isinstance(self.model, OpenVINOModel):
-            return self.model.count_tokens(text)
-        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+            return self.model.count_tokens(text)  # its own counting tokenizer, thread-safe
+        with self._counting:
+            return len(self._counting_tokenizer.encode(text, add_special_tokens=False,
+                                                       verbose=False))
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         if not texts:

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import re
 
+from rag.words import followed_within
+
 # "How many", "what proportion of", "what is the average ...": a number is the answer.
 # "How much" alone is left out: "how much progress has been made?" asks for a judgement.
 _ASKS_NUMBER = re.compile(
-    r"\bhow\s+many\b|\bwhat\s+(?:is|was|were|are)?\s*(?:the\s+)?(?:percentage|proportion|"
+    r"\bhow\s+many\b|\bwhat\s+(?:(?:is|was|were|are)\s*)?(?:the\s+)?(?:percentage|proportion|"
     r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b",
     re.I)
 _MONEY_WORDS = r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money)\b"
 # "How much did the council spend", "what is Birmingham's annual budget": the money word
 # is what is asked for, not "what is the impact of funding cuts?".
-_ASKS_MONEY = re.compile(
-    rf"\bhow\s+much\b.*\b{_MONEY_WORDS}|\bwhat\s+(?:is|was|are|were)\s+(?:\S+\s+){{0,2}}"
-    rf"{_MONEY_WORDS}", re.I)
+# "How much ... <money word>" on one line is two patterns (words.followed_within: linear).
+_HOW_MUCH = re.compile(r"\bhow\s+much\b", re.I)
+_MONEY_WORD = re.compile(rf"\b{_MONEY_WORDS}", re.I)
+_ASKS_MONEY = re.compile(rf"\bwhat\s+(?:is|was|are|were)\s+(?:\S+\s+){{0,2}}{_MONEY_WORDS}", re.I)
 
 _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
@@ -35,12 +38,28 @@ _NUMBER = re.compile(
     r"thirty|forty|fifty|hundred|thousand|million|half|third|thirds|quarter|quarters|"
     r"dozen|first|second|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twice|minority|majority)\b",
     re.I)
-_MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s*(?:million|billion|m|bn|pounds)\b", re.I)
+# An amount: "£" and a digit, or a number then a unit ("1.5 million", "£3m" either way).
+# The number is read as the run of digits, commas and points it sits in, once: starting
+# at every digit of the run was quadratic in a long one ("1.1.1...").
+_POUND = re.compile(r"£\s?\d")
+_FIGURE_RUN = re.compile(r"[\d,.]+")
+_WORD_DIGIT = re.compile(r"\b\d")
+_UNIT = re.compile(r"\s*(?:million|billion|m|bn|pounds)\b", re.I)
+
+
+def _gives_money(sentence: str) -> bool:
+    if _POUND.search(sentence):
+        return True
+    for run in _FIGURE_RUN.finditer(sentence):
+        if _UNIT.match(sentence, run.end()) and _WORD_DIGIT.search(sentence, run.start(),
+                                                                    run.end()):
+            return True
+    return False
 
 
 def asked_figure(question: str) -> str | None:
     """"money", "number", or None when the question does not ask for a figure."""
-    if _ASKS_MONEY.search(question):
+    if _ASKS_MONEY.search(question) or followed_within(question, _HOW_MUCH, _MONEY_WORD, "\n"):
         return "money"
     if _ASKS_NUMBER.search(question):
         return "number"
@@ -50,5 +69,5 @@ def asked_figure(question: str) -> str | None:
 def gives_figure(sentence: str, kind: str) -> bool:
     """Whether the sentence states a figure of that kind (dates are not counts)."""
     if kind == "money":
-        return bool(_MONEY.search(sentence))
+        return _gives_money(sentence)
     return bool(_NUMBER.search(_DATE.sub(" ", sentence)))

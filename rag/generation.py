@@ -20,6 +20,9 @@ import http.client
 import json
 import os
 import re
+import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,6 +37,7 @@ from rag.words import content_words, normalise, split_marked_sentences, split_se
 
 API_KEY_ENV = "RAG_GENERATOR_API_KEY"
 MAX_PASSAGES = 8  # more passages make a long prompt for a small local model, and more to check
+MAX_REPLY_BYTES = 2_000_000  # a chat reply of generator_max_tokens is a few kilobytes
 NOT_COVERED_REPLY = "The reports do not cover this."
 
 SYSTEM_PROMPT = (
@@ -53,9 +57,9 @@ SYSTEM_PROMPT = (
 
 # Citation markers as models write them: [1], [1, 2], [1; 3], [2-4], and runs like [1][2].
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[-\u2013,;]\s*\d+)*)\s*\]")
-_MARKER_RUN = re.compile(r"(?:\s*\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\])+")
+_MARKER_RUN = re.compile(r"(?<!\s)(?:\s*\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\])+")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<!\s)\s+([.,;:!?])")  # from a run's start: linear
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -103,6 +107,79 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A chat endpoint that redirects is refused: urllib would follow it, to any host,
+    with the Authorization header (the API key) and the question."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201, PLR0913
+        fp.close()
+        raise GeneratorError(
+            f"The language model server redirected the request (HTTP {code}) to {newurl}; "
+            "redirects are not followed, so the API key stays with the configured server: "
+            "set generator_url to the address it redirects to")
+
+
+def _opener(deadline: float, timers: list[threading.Timer]) -> urllib.request.OpenerDirector:
+    """An opener whose connections are shut at ``deadline`` (time.monotonic()).
+
+    A socket timeout bounds each read, so a server trickling a byte at a time never
+    times out; a timer per connection bounds the whole exchange instead.
+    """
+
+    def bounded(connection: type[http.client.HTTPConnection]) -> type:
+        class Bounded(connection):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                sock = self.sock
+
+                def cut() -> None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+                timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+                timer.daemon = True
+                timer.start()
+                timers.append(timer)
+
+        return Bounded
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, req):  # noqa: ANN001, ANN202
+            return self.do_open(bounded(http.client.HTTPConnection), req)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, req):  # noqa: ANN001, ANN202
+            return self.do_open(bounded(http.client.HTTPSConnection), req,
+                                context=self._context)
+
+    return urllib.request.build_opener(Http, Https, _NoRedirect)
+
+
+def _post(request: urllib.request.Request, timeout: float) -> bytes:
+    """The reply body, within ``timeout`` seconds in all and MAX_REPLY_BYTES."""
+    deadline = time.monotonic() + timeout
+    timers: list[threading.Timer] = []
+    try:
+        try:
+            with _opener(deadline, timers).open(request, timeout=timeout) as response:
+                raw = response.read(MAX_REPLY_BYTES + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() >= deadline and not isinstance(exc, urllib.error.HTTPError):
+                raise TimeoutError from exc
+            raise
+        if time.monotonic() >= deadline:  # cut off mid-reply: what came is not the reply
+            raise TimeoutError
+    finally:
+        for timer in timers:
+            timer.cancel()
+    if len(raw) > MAX_REPLY_BYTES:
+        raise GeneratorError(f"The language model server's reply was larger than "
+                             f"{MAX_REPLY_BYTES // 1_000_000} MB; it was not read")
+    return raw
+
+
 def chat(settings: Settings, messages: list[dict[str, str]]) -> str:
     """POST to {generator_url}/chat/completions and return the reply text.
 
@@ -114,7 +191,8 @@ def chat(settings: Settings, messages: list[dict[str, str]]) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise GeneratorError(f"The generator URL {settings.generator_url!r} is not valid "
                              "(it should start with http:// or https://)")
-    body = {"model": settings.generator_model, "messages": messages, "temperature": 0}
+    body = {"model": settings.generator_model, "messages": messages, "temperature": 0,
+            "max_tokens": settings.generator_max_tokens}
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if key := os.environ.get(API_KEY_ENV):
         headers["Authorization"] = f"Bearer {key}"
@@ -122,8 +200,7 @@ def chat(settings: Settings, messages: list[dict[str, str]]) -> str:
     try:
         request = urllib.request.Request(
             url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
+        raw = _post(request, timeout)
     except urllib.error.HTTPError as exc:
         exc.close()
         raise GeneratorError(

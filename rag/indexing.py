@@ -34,10 +34,10 @@ from rag.documents import (
     LoadError,
     file_hash,
     load_catalog,
-    load_document,
 )
 from rag.embedding import Embedder
 from rag.glossary import mine_acronyms
+from rag.loading import Budget, load_all
 from rag.words import split_sentences
 
 BATCH_CHUNKS = 256  # chunks embedded (and committed) together
@@ -263,11 +263,16 @@ def _sync_locked(conn, index_dir, settings, corpus_dir, files, refused, embedder
             report.failed.append((CATALOG_NAME, str(exc)))
             catalog = {}
         pending: list[tuple[Document, list]] = []
-        for done, (rel, path, _digest) in enumerate(todo, start=1):
+        # Read in worker processes, ahead of the embedding, each within a time budget.
+        loaded = load_all([(rel, path) for rel, path, _ in todo], corpus_dir, catalog,
+                          Budget.of(settings))
+        for done, ((rel, path, _digest), (_, doc)) in enumerate(zip(todo, loaded, strict=True),
+                                                                start=1):
             if progress:
                 progress(rel, done - 1, len(todo))
             try:
-                doc = load_document(path, corpus_dir, catalog, int(settings.max_file_mb * 1e6))
+                if isinstance(doc, LoadError):
+                    raise doc
                 chunks = chunk_document(
                     doc, embedder.count_tokens, embedder.max_tokens,
                     settings.chunk_tokens, settings.chunk_overlap_tokens,

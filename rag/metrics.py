@@ -17,7 +17,7 @@ from rag.grounding import Judge
 from rag.records import Citation
 from rag.words import normalise
 
-_MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
+_MARKERS = re.compile(r"(?<!\s)((?:\s*\[\d+\])+)")  # from a run's start: linear
 _LEAD_IN = re.compile(r"^The .{0,300}?\) says:\s*")
 
 

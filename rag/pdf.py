@@ -81,8 +81,11 @@ _CHARS = str.maketrans(
         "\ufb05": "st", "\ufb06": "st",
     }
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ue000-\uf8ff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")  # C0, C1, private use
 _SPACES = re.compile(r"[ \t]+")
+# The hyphenated half word a line ends with; from the start of its run of non-space
+# characters only, as trying every start inside a long run was quadratic.
+_BROKEN_WORD_END = re.compile(r"(?<!\S)\S*[-\u2010]$")
 
 
 # --------------------------------------------------------------------------- lines
@@ -182,9 +185,11 @@ def _same_row(raw: list[_Line]) -> list[_Line]:
 
     pypdf starts a new line for each text object, so a bullet or paragraph number drawn
     apart from its text ("12." then "Services for …") comes out as two lines at the
-    same height; joined, the number again starts its paragraph.
+    same height; joined, the number again starts its paragraph. Each line's pieces are
+    joined once at the end: a row of thousands of pieces is not copied at every piece.
     """
     out: list[_Line] = []
+    pieces: list[list[str]] = []  # the text of each line of out, in pieces
     for line in raw:
         prev = out[-1] if out else None
         if (
@@ -196,11 +201,14 @@ def _same_row(raw: list[_Line]) -> list[_Line]:
             and abs((prev.y or 0.0) - (line.y or 0.0)) < 0.25 * (line.size or 0.0)
             and (line.x or 0.0) > (prev.x or 0.0)
         ):
-            left, right = prev.text.rstrip(), line.text.lstrip()
+            left, right = pieces[-1][-1].rstrip(), line.text.lstrip()
             glue = "" if _NO_SPACE_BEFORE.match(right) or _NO_SPACE_AFTER.search(left) else " "
-            prev.text = left + glue + right
+            pieces[-1][-1:] = [left, glue, right]
             continue
         out.append(_Line(line.text, line.x, line.y, line.size))
+        pieces.append([line.text])
+    for joined, parts in zip(out, pieces, strict=True):
+        joined.text = "".join(parts)
     return out
 
 
@@ -292,33 +300,59 @@ def _letterhead(lines: list[_Line], contact: set[int]) -> set[int]:
         if i >= 0 and (i in contact or _short_plain(lines[i])):
             run.append(i)
             continue
-        clusters: list[list[int]] = []
+        clusters: list[_Block] = []
         for j in run:
             ln = lines[j]
             last = clusters[-1] if clusters else None
-            if last is not None and _near(ln, [lines[k] for k in last]):
-                last.append(j)
+            if last is not None and last.near(ln):
+                last.add(j, ln)
             else:
-                clusters.append([j])
+                clusters.append(_Block(j, ln))
         for cluster in clusters:
-            if any(j in contact for j in cluster):
-                drop.update(cluster)
+            if any(j in contact for j in cluster.members):
+                drop.update(cluster.members)
         run = []
     return drop
 
 
-def _near(line: _Line, block: list[_Line]) -> bool:
-    """Whether a line belongs with a block: typeset alike and close above or below it."""
-    placed = [b for b in block if b.placed]
-    if not line.placed or not placed:
-        return True
-    size = line.size or 0.0
-    if any(abs(size - (b.size or 0.0)) > _SIZE_CHANGE * max(size, b.size or 0.0) for b in placed):
-        return False
-    reach = 2.5 * max(size, *(b.size or 0.0 for b in placed))
-    low = min(b.y or 0.0 for b in placed) - reach
-    high = max(b.y or 0.0 for b in placed) + reach
-    return low <= (line.y or 0.0) <= high
+class _Block:
+    """A run of lines that belong together, with the extent of its placed lines kept as
+    it grows, so that asking whether the next line is near it does not re-read every
+    line (which made a page of thousands of short lines quadratic)."""
+
+    def __init__(self, index: int, line: _Line) -> None:
+        self.members: list[int] = []
+        self.placed = False
+        self.min_size = self.max_size = self.min_y = self.max_y = 0.0
+        self.add(index, line)
+
+    def add(self, index: int, line: _Line) -> None:
+        self.members.append(index)
+        if not line.placed:
+            return
+        size, y = line.size or 0.0, line.y or 0.0
+        if not self.placed:
+            self.placed = True
+            self.min_size = self.max_size = size
+            self.min_y = self.max_y = y
+            return
+        self.min_size, self.max_size = min(self.min_size, size), max(self.max_size, size)
+        self.min_y, self.max_y = min(self.min_y, y), max(self.max_y, y)
+
+    def near(self, line: _Line) -> bool:
+        """Whether a line belongs with the block: typeset alike and close above or below.
+
+        Sizes are compared with the block's smallest and largest: a size differs too
+        much from some line of the block exactly when it does from one of those two.
+        """
+        if not line.placed or not self.placed:
+            return True
+        size = line.size or 0.0
+        for other in (self.min_size, self.max_size):
+            if abs(size - other) > _SIZE_CHANGE * max(size, other):
+                return False
+        reach = 2.5 * max(size, self.max_size)
+        return self.min_y - reach <= (line.y or 0.0) <= self.max_y + reach
 
 
 def _strip_furniture(lines: list[_Line], running: set[str]) -> list[_Line | None]:
@@ -407,7 +441,7 @@ class _Vocabulary:
         self.spellings: Counter[str] = Counter()
         for lines in pages:
             for ln in lines:
-                text = re.sub(r"\S*[-\u2010]$", "", ln.text)  # half a broken word is no word
+                text = _BROKEN_WORD_END.sub("", ln.text)  # half a broken word is no word
                 self.spellings.update(w.casefold() for w in SPELLED_WORD.findall(text))
                 self.spellings.update(
                     f"{a}-{b}".casefold() for a, b in SPELLED_COMPOUND.findall(text)
@@ -449,7 +483,7 @@ def _paragraphs(items: list[_Line | None], layout: _Layout, vocab: _Vocabulary) 
     Bullet items start on their own line as "- "; one indented further than the item
     before it is a sub-item and gets two spaces more, so nesting survives.
     """
-    text = ""
+    pieces: list[str] = []  # joined once at the end, not at every line of a long page
     prev: _Line | None = None
     blank = False
     list_x: float | None = None  # where this page's current list puts its bullets
@@ -468,14 +502,17 @@ def _paragraphs(items: list[_Line | None], layout: _Layout, vocab: _Vocabulary) 
                 list_x = item.x
             body = ("  - " if nested else "- ") + body
         if prev is None:
-            text = body
+            pieces = [body]
         else:
             sep = _separator(prev, item, blank, layout)
             if sep != " " and not item.bullet:
                 list_x = None
-            text = vocab.join(text, body) if sep == " " else text + sep + body
+            if sep == " ":
+                pieces.append(vocab.join(pieces.pop(), body))
+            else:
+                pieces += [sep, body]
         prev, blank = item, False
-    return text.strip()
+    return "".join(pieces).strip()
 
 
 # --------------------------------------------------------------------------- reading

@@ -19,7 +19,7 @@ from typing import Protocol
 from rag.figures import asked_figure
 from rag.glossary import expand_query, typed_acronyms, used_entries
 from rag.ofsted import PLACE_TAILS, council_aliases, council_key
-from rag.words import STOPWORDS, content_words, sentence_words
+from rag.words import STOPWORDS, content_words, followed_within, sentence_words
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _DOCUMENT_YEAR = re.compile(
@@ -42,8 +42,9 @@ _JUDGEMENT = re.compile(r"\b(?:judged|judgements?|judgments?|graded|grades?|rate
 _GRADES = {"inadequate": "inadequate", "outstanding": "outstanding",
            "requires improvement": "requires improvement to be good", "good": "good"}
 _GRADE_NAMED = re.compile(r"\b(inadequate|outstanding|requires\s+improvement|good)\b", re.I)
-_LISTING = re.compile(r"\bwhich\s+(?:councils?|local\s+authorit(?:y|ies)|areas?)\b|"
-                      r"\bhow\s+(?:has|have|did)\b.*\bchange", re.I)
+_LISTING = re.compile(r"\bwhich\s+(?:councils?|local\s+authorit(?:y|ies)|areas?)\b", re.I)
+_HOW_HAS = re.compile(r"\bhow\s+(?:has|have|did)\b", re.I)  # ... then "change" on its line
+_CHANGE = re.compile(r"\bchange", re.I)
 # Which judgement a question asks for, as rag.ofsted's keys, most likely first; the
 # overall judgement when it names none.
 _JUDGEMENT_KEYS = (
@@ -106,11 +107,21 @@ _NEW_SUBJECT = re.compile(
     r"within|after|before|them|they|it|this|that|those|these|there|then)\b)\w", re.I)
 # An open question asks for findings, not a fact: "what did inspectors say about ...",
 # "how did thresholds change ...", "how well does ...". It gets a longer answer.
-_OPEN_QUESTION = re.compile(
-    r"\b(?:what\s+(?:did|does|do|has|have|was|were)\b[^?]*\b(?:say|said|find|found|think|"
-    r"report|view|viewed)\b|how\s+(?:did|has|have|had)\b[^?]*\b(?:change|changed|improve|"
-    r"improved|develop|developed|viewed|compare)\b|how\s+well\b|how\s+good\b|"
-    r"what\s+(?:happens|help)\b)", re.I)
+# "What did ... say" and "how did ... change" are each two patterns, the second after the
+# first within the sentence (words.followed_within: linear in a long pasted question).
+_OPEN_PHRASE = re.compile(r"\b(?:how\s+well\b|how\s+good\b|what\s+(?:happens|help)\b)", re.I)
+_OPEN_WHAT = re.compile(r"\bwhat\s+(?:did|does|do|has|have|was|were)\b", re.I)
+_OPEN_WHAT_VERB = re.compile(r"\b(?:say|said|find|found|think|report|view|viewed)\b", re.I)
+_OPEN_HOW = re.compile(r"\bhow\s+(?:did|has|have|had)\b", re.I)
+_OPEN_HOW_VERB = re.compile(
+    r"\b(?:change|changed|improve|improved|develop|developed|viewed|compare)\b", re.I)
+
+
+def open_question(question: str) -> bool:
+    """Whether the question asks for findings rather than a fact."""
+    return bool(_OPEN_PHRASE.search(question)) or followed_within(
+        question, _OPEN_WHAT, _OPEN_WHAT_VERB, "?") or followed_within(
+        question, _OPEN_HOW, _OPEN_HOW_VERB, "?")
 # "What did inspectors say about ...": every passage is a report by inspectors.
 _FRAME = re.compile(
     r"\bwhat\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?:\S+\s+){0,3}?(?:say|said|find|"
@@ -164,7 +175,7 @@ def asked_judgement(text: str) -> JudgementAsk | None:
         return None
     keys = next((k for pattern, k in _JUDGEMENT_KEYS if pattern.search(text)),
                 ("overall_effectiveness",))
-    listing = bool(_LISTING.search(text))
+    listing = bool(_LISTING.search(text)) or followed_within(text, _HOW_HAS, _CHANGE, "\n")
     named = _GRADE_NAMED.search(text) if listing else None
     grade = _GRADES[" ".join(named[1].lower().split())] if named else None
     return JudgementAsk(keys, grade, listing)
@@ -250,7 +261,7 @@ def understand(question: str, history: Sequence[str] = (),
         names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
         councils=councils,
         figure=asked_figure(question),
-        open=bool(_OPEN_QUESTION.search(question)),
+        open=open_question(question),
         judgement=asked_judgement(text),
         asked_words=frozenset(asked_words(expand_query(_LETTER_WORDS.sub(" ", text), pairs))),
     )

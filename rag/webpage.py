@@ -21,10 +21,10 @@ from functools import lru_cache
 from rag.words import (
     BULLET,
     CLOSERS,
-    ELLIPSIS_END,
     NUMBERED_PARAGRAPH,
     PAGE_NUMBER_LINE,
     POSTCODE,
+    ellipsis_end,
     ends_sentence,
     line_blocks,
     text_lines,
@@ -140,7 +140,7 @@ _LEGAL = re.compile(
 _PHONE_LINE = re.compile(
     r"^\W*(?:(?:tel|telephone|phone|call\s+us|fax|e-?mail)\s*[:.]|[te]\s*:)\s*\S.*[\d@]", re.I
 )
-_CRUMB_SEP = re.compile(r"\s+[>\u203a\u00bb|/]\s+")
+_CRUMB_SEP = re.compile(r"(?<!\s)\s+[>\u203a\u00bb|/]\s+")  # from a run's start: linear
 _SPEECH = re.compile(r"[\u201c\u201d\"]|\b(?:said|says|told)\b", re.I)
 
 # Icon and network names as they appear when an icon font or SVG titles are saved as
@@ -152,6 +152,7 @@ _ICON_VOCAB = frozenset(
     search icon blank arrow caret times angle home user social feed circle square fa x
     alt play bookmark phone external open hamburger burger toggle""".split()
 )
+_ICON_LONGEST = max(map(len, _ICON_VOCAB))
 _SHORT_NAV = 4  # words: a menu item
 _SHORT_LINE = 15  # words: a tagline or label, not a paragraph
 _CTA_MAX = 25  # words: longer lines are prose even if they say "contact us"
@@ -162,11 +163,13 @@ def _icon_token(token: str) -> bool:
     """Whether a token is a run of icon words glued together ("closechevron")."""
     if token in _ICON_VOCAB:
         return True
+    # Only the last _ICON_LONGEST letters can end in an icon word: linear in the token,
+    # where trying every start made a long token (a 1 MB run of letters) cubic.
     ok = [True] + [False] * len(token)
     for end in range(1, len(token) + 1):
         ok[end] = any(
             ok[start] and token[start:end] in _ICON_VOCAB and end - start > 1
-            for start in range(end)
+            for start in range(max(0, end - _ICON_LONGEST), end)
         )
     return ok[-1]
 
@@ -254,7 +257,7 @@ def _navish(line: str) -> bool:
 def _title_like(line: str) -> bool:
     """A teaser's headline: short, and not ending the way a sentence or teaser does."""
     s = line.strip()
-    if not s or word_count(s) > 12 or ELLIPSIS_END.search(s):
+    if not s or word_count(s) > 12 or ellipsis_end(s):
         return False
     return not s.rstrip(CLOSERS).endswith((".", ";", ",", ":"))
 
@@ -286,7 +289,7 @@ def _drop_teaser(i: int, lines: list[str], keep: list[bool], spans: list[tuple[i
     if not found_title:
         leading: list[list[int]] = []
         for live in collected:
-            if not ELLIPSIS_END.search(lines[live[-1]]):
+            if not ellipsis_end(lines[live[-1]]):
                 break
             leading.append(live)
         collected = leading
@@ -390,6 +393,13 @@ def _join_kept(stripped: list[str], keep: list[bool]) -> str:
     return "\n".join(out)
 
 
+# A letter's salutation or sign-off at a line's start. The white space before it stays
+# on its line: "^\s*" crossed blank lines from every line start (quadratic in a run of
+# newlines) and found nothing more, as only the nearest line start can be followed by
+# white space alone.
+_SALUTATION = re.compile(r"^[^\S\n]*(?:dear\s+\w|yours\s+(?:sincerely|faithfully))", re.I | re.M)
+
+
 def looks_like_web_page(text: str) -> bool:
     """Guess whether a .txt/.md file is a saved web page (so clean_web_text applies).
 
@@ -414,8 +424,7 @@ def looks_like_web_page(text: str) -> bool:
     report = 0.0
     numbered = sum(1 for line in lines if NUMBERED_PARAGRAPH.match(line))
     report += 2 if numbered >= 5 else 0
-    report += 1.5 if re.search(r"^\s*(?:dear\s+\w|yours\s+(?:sincerely|faithfully))",
-                               text, re.I | re.M) else 0
+    report += 1.5 if _SALUTATION.search(text) else 0
     report += 1 if re.search(r"\bcrown\s+copyright\b", text, re.I) else 0
     report += 1 if sum(1 for line in lines if PAGE_NUMBER_LINE.match(line)) >= 2 else 0
     return len(kinds) >= 2 and len(kinds) > report

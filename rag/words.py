@@ -31,6 +31,33 @@ _MARKED_SENTENCE_END = re.compile(
     r"(?=\s+[\"'\u201c\u2018(]?[A-Z0-9]|\s*$)")
 _LEADING_NUMBER = re.compile(r"^\s*\d{1,3}\.\s+")
 
+def followed_within(text: str, first: re.Pattern[str], then: re.Pattern[str],
+                    stop: str) -> bool:
+    """Whether a match of ``first`` is followed, with no ``stop`` character between the
+    two, by a match of ``then``: what ``first[^stop]*then`` finds, in linear time.
+
+    As one pattern, the gap tried every length from every start of ``first`` (quadratic
+    in a long pasted question); here each pattern is run once over the text.
+    """
+    ends = [m.end() for m in first.finditer(text)]
+    if not ends:
+        return False
+    stops = [i for i, c in enumerate(text) if c == stop]
+    e = s = 0
+    last_end = -1
+    for m in then.finditer(text):
+        while e < len(ends) and ends[e] <= m.start():
+            last_end = ends[e]
+            e += 1
+        if last_end < 0:
+            continue
+        while s < len(stops) and stops[s] < last_end:
+            s += 1
+        if s == len(stops) or stops[s] >= m.start():
+            return True
+    return False
+
+
 def split_marked_sentences(line: str) -> list[str]:
     """A line of generated text cut into sentences, each keeping its trailing [n] markers."""
     pieces, cursor = [], 0
@@ -134,7 +161,21 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 TERMINAL_PUNCTUATION = (".", "!", "?", ";", ":", "\u2026")
 CLOSERS = "\"'\u2019\u201d)]"  # closing quotes and brackets, looked through at a line end
-ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)\s*\])\W*$")
+# An ellipsis, perhaps in brackets ("[...]"), then nothing but punctuation to the line's
+# end. Written as a pattern with "\W*$" it backtracks from every dot of a long run of
+# dots (quadratic); every character of an ellipsis is \W, so ellipsis_end looks for one
+# only in the run of non-word characters the line ends with, found by one forward match
+# over the reversed line.
+_ELLIPSIS = re.compile(r"\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)\s*\]")
+_NON_WORD_RUN = re.compile(r"\W*")
+
+
+def ellipsis_end(line: str) -> bool:
+    """Whether a line ends in an ellipsis, perhaps followed by closing punctuation."""
+    tail = _NON_WORD_RUN.match(line[::-1]).end()  # type: ignore[union-attr]
+    return bool(tail) and bool(_ELLIPSIS.search(line, len(line) - tail))
+
+
 LINE_WORD = re.compile(r"[A-Za-z0-9\u2019']+")  # a word as the line-shape rules count them
 
 
@@ -146,7 +187,7 @@ def word_count(line: str) -> int:
 def ends_sentence(line: str) -> bool:
     """Sentence-final punctuation, looking through closing quotes and brackets."""
     core = line.rstrip().rstrip(CLOSERS)
-    return core.endswith(TERMINAL_PUNCTUATION) or bool(ELLIPSIS_END.search(line))
+    return core.endswith(TERMINAL_PUNCTUATION) or ellipsis_end(line)
 
 
 def text_lines(text: str) -> list[str]:
@@ -174,8 +215,12 @@ CONTACT_LABELS = frozenset(
     "t tel telephone phone textphone minicom fax f m mobile e email e-mail w web website "
     "direct dx switchboard".split()
 )
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
+# Each starts only where the run of characters it begins with starts (the lookbehinds):
+# a start inside the run finds nothing the run's start would not, and trying every one
+# made a long word quadratic.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"(?i)(?:https?://\S+|www\.\S+|(?:(?<![\w-])(?<![\w-]\.)|(?<=-)(?<![\w-]-)"
+                 r"(?<![\w-]\.-))\b[\w-]+(?:\.[\w-]+)*\.(?:uk|com|org|net)\b\S*)")
 PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3} ?(?:\(0\) ?)?|0)\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 
@@ -195,7 +240,25 @@ PDF_PAGE_NUMBER = re.compile(
 # Rules. In report text a rule is three or more rule characters: a shorter run ("--",
 # "..") can be part of the text. A PDF line made only of such characters, of any length,
 # is drawn decoration: bullets have already been taken off it (PDF_BULLET_GLYPH).
-RULE_LINE = re.compile(r"^\s*[_\-\u2013\u2014=*.\u2026 ]{3,}\s*$")
+_RULE_CHARS = frozenset("_-\u2013\u2014=*.\u2026 ")
+
+
+def rule_line(line: str) -> bool:
+    """Whether a line is only a rule: three or more rule characters (a space counts),
+    with white space around them. A pattern saying so (white space, rule characters,
+    white space) tries every way of sharing a run of spaces among its three parts
+    before failing: cubic in a line of spaces ending in "x"."""
+    core = line.strip()
+    if not core:
+        return "   " in line  # white space only: three spaces make the rule
+    if not all(c in _RULE_CHARS for c in core):
+        return False
+    start = len(line) - len(line.lstrip())
+    before, after = line[:start], line[start + len(core):]
+    spaces = (len(before) - len(before.rstrip(" "))) + (len(after) - len(after.lstrip(" ")))
+    return len(core) + spaces >= 3
+
+
 PDF_RULE_LINE = re.compile(r"^[\s_\-–—=.·*~]*$")
 # Numbered paragraphs. Report text has no layout to go by, so "12. " counts only before
 # a capital, quote or bracket, and the number is captured: the cleaner checks it follows
@@ -234,12 +297,13 @@ SPELLED_COMPOUND = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
 # The word before a line-end hyphen and the word after it. The PDF reader looks at the
 # last part only ("agen-" + "cy"), matching its two-part counts; report text looks at
 # the whole compound ("multi-agen-" + "cy"), matching COMPOUND_TOKEN, in ASCII letters.
-HYPHEN_END = re.compile(r"(\w+)[-\u2010]$")
+HYPHEN_END = re.compile(r"(?<!\w)(\w+)[-\u2010]$")  # from a word's start: linear
 WORD_START = re.compile(r"[^\W\d_]+")
-COMPOUND_HYPHEN_END = re.compile(r"([A-Za-z]+(?:-[A-Za-z]+)*)-$")
+COMPOUND_HYPHEN_END = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]-)([A-Za-z]+(?:-[A-Za-z]+)*)-$")
 ASCII_WORD_START = re.compile(r"[A-Za-z]+")
 # "16- and 17-year-olds": a hyphen before these words is suspended, not a break.
 SUSPENDED_HYPHEN = frozenset({"and", "or", "to", "nor"})
+_MEND_REACH = 200  # characters at the end of the left line where a broken word may start
 
 
 def mend_hyphen(
@@ -269,7 +333,10 @@ def mend_hyphen(
     left, right = left.rstrip(), right.strip()
     if left.endswith("\u00ad"):
         return left[:-1] + right
-    found_head, found_tail = head.search(left), tail.match(right)
+    # Only the end of ``left`` is read: a word longer than _MEND_REACH is not one to mend,
+    # and reading the whole text at every line made a long paragraph quadratic.
+    found_head = head.search(left, max(0, len(left) - _MEND_REACH))
+    found_tail = tail.match(right)
     if not found_head or not found_tail:
         return f"{left} {right}"
     first, second = found_head.group(1), found_tail.group(0)

@@ -96,3 +96,21 @@ def test_a_question_about_the_inspectors_themselves_is_answered_with_their_names
         "When did the 2017 monitoring visit take place and who were the inspectors?")
     assert not result.abstained
     assert "McEntee" in result.answer and "September 2017" in result.answer
+
+
+def test_a_question_over_the_length_limit_gets_a_message_and_costs_no_work(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """A pasted page is refused at once (it held the CPU for every session for minutes),
+    with what to do instead; a question at the limit is answered as usual."""
+    counting = CountingEmbedder(embedder)
+    assistant = Assistant(built_index, Retriever(built_index, embedder=counting))
+    limit = built_index.max_question_chars
+    pasted = (QUESTION + " ") * (limit // len(QUESTION) + 1)
+    result = assistant.answer(pasted)
+    assert result.abstained and not result.citations and not result.closest
+    assert f"limited to {limit:,} characters" in result.answer
+    assert "max_question_chars" in result.answer
+    assert counting.calls == []  # nothing embedded, nothing searched
+    at_limit = assistant.answer(QUESTION.ljust(limit), history=[pasted])
+    assert not at_limit.abstained and at_limit.citations

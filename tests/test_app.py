@@ -122,6 +122,8 @@ def test_page_shows_the_index_and_answers_from_the_reports(
     assert 5 in documents_shown(sidebar), sidebar
 
     assert len(at.chat_input) >= 1
+    # The box stops a pasted page at the question length limit (max_question_chars).
+    assert at.chat_input[0].proto.max_chars == index_copy.max_question_chars
     at.chat_input[0].set_value(RHI_QUESTION).run(timeout=TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     shown = page_text(at)

@@ -283,3 +283,34 @@ def test_search_on_an_empty_index_dir_says_to_run_rag_index(tmp_path: Path) -> N
     assert "rag index" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_ask_with_a_question_over_the_length_limit_says_so(built_index: Settings) -> None:
+    out = ok(rag(built_index, "ask", "x " * built_index.max_question_chars))
+    assert f"limited to {built_index.max_question_chars:,} characters" in out
+
+
+@pytest.mark.parametrize("name", ["minutes[/].txt", "[bold]x[/bold].txt", "a\x1b[2Jb\u009b.txt"])
+def test_the_progress_bar_shows_a_file_name_as_text(name: str) -> None:
+    """Rich reads "[/]" in a description as a closing tag (MarkupError); a name is text,
+    and its control characters do not reach the terminal."""
+    import io
+
+    from rich.console import Console
+
+    from rag.cli import _progress_bar
+
+    update, bar = _progress_bar()
+    update(name, 0, 2)
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None).print(bar.get_renderable())
+    shown = out.getvalue()
+    assert name.replace("\x1b", "?").replace("\u009b", "?") in shown
+    assert "\x1b" not in shown and "\u009b" not in shown
+
+
+def test_search_with_a_question_over_the_length_limit_says_so_and_finds_nothing(
+        built_index: Settings) -> None:
+    proc = rag(built_index, "search", "--json", "x " * built_index.max_question_chars)
+    assert json.loads(ok(proc)) == []
+    assert f"limited to {built_index.max_question_chars:,} characters" in proc.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from rag.answering import NOT_COVERED
 from rag.conversation import Turn, export_name, history, to_markdown
 from rag.records import Answer, Citation, DocumentRef, Filters, Passage
@@ -66,3 +68,18 @@ def test_history_is_the_earlier_questions_in_order() -> None:
 
 def test_export_name() -> None:
     assert export_name(dt.datetime(2024, 5, 1, 9, 30)) == "conversation-20240501-0930.md"
+
+
+def test_a_file_name_cannot_carry_markup_into_the_export() -> None:
+    """A line break in a name would end its code span and let HTML after it through."""
+    name = "minutes\n\n<img src=x onerror=alert(1)>`<script>x()</script>.txt"
+    doc = DocumentRef(name, "Minutes", name, "2016", "inspection report")
+    passage = Passage(chunk_id=1, doc=doc, page=None, paragraph=3, section=None,
+                      text="Caseloads are lower.")
+    answer = Answer("Caseloads?", "It says: Caseloads are lower. [1]", False,
+                    [Citation(n=1, passage=passage, quote="Caseloads are lower.")])
+    text = to_markdown([Turn("Caseloads?", answer)], WHEN)
+    assert "`minutes <img src=x onerror=alert(1)><script>x()</script>.txt`" in text
+    markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py not installed")
+    html = markdown_it.MarkdownIt("commonmark").render(text)
+    assert "<img" not in html and "<script" not in html

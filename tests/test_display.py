@@ -59,6 +59,17 @@ def test_escape_breaks_bare_links_invisibly() -> None:
     assert unescape(out) == "see www.example.com, https://x.org and me@example.com"
 
 
+@pytest.mark.parametrize("text", ["_https://evil.example/a", "_www.evil.example",
+                                  "x+@evil.example", "a.@evil.example", "x-@evil.example"])
+def test_escape_breaks_links_markdown_finds_after_punctuation(text: str) -> None:
+    """Markdown links "www." and "https:" after an underscore, and a mail address whose
+    name ends in "+", ".", "-" or "_"; a pattern's word boundary missed all of them
+    (tests/test_page_e2e.py checks the page shows no link for them in Chromium)."""
+    out = escape_inline(text)
+    assert "www\u2060" in out or "https\u2060" in out or "\u2060\\@" in out, out
+    assert unescape(out) == text
+
+
 def test_escape_markdown_keeps_lines_and_paragraphs() -> None:
     text = "Heading\n\n56. First line\n- a bullet\n    indented code?\n\n\n\nNext paragraph"
     out = escape_markdown(text)

@@ -6,9 +6,11 @@ What a file does not say is left unknown (no date) or falls back plainly (the ki
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from rag.documents import find_date, infer_kind, infer_title
+from rag.documents import find_date, infer_kind, infer_title, load_document
 
 LETTER = """Aviation House 125 Kingsway London WC2B 6SE T 0300 123 1231 enquiries@ofsted.gov.uk
 
@@ -171,3 +173,12 @@ def test_a_title_comes_from_the_file_name_when_the_text_gives_none() -> None:
     late = "Yes.\n" * 5 + "Threshold decisions in 2017\n"
     assert infer_title(late, "document", "late_title") == "Late title"
     assert infer_title("", "document", "empty") == "Empty"
+
+
+def test_c1_control_characters_are_removed_on_load(tmp_path: Path) -> None:
+    """U+009B starts a terminal escape sequence; no C1 control is ever text."""
+    path = tmp_path / "letter.txt"
+    path.write_text("Inspectors found\u009b31m that plans\u0085 were late.\n", encoding="utf-8")
+    text = load_document(path, tmp_path).text
+    assert text == "Inspectors found31m that plans were late."
+    assert not any("\x80" <= c <= "\x9f" for c in text)

@@ -85,6 +85,8 @@ class FakeModel:
     status: int = 200
     delay_s: float = 0.0
     respond: Callable[[dict], str] | None = None  # content computed from the request
+    headers: dict[str, str] = field(default_factory=dict)  # sent too ("Location")
+    trickle_s: float = 0.0  # when set, the body is sent a byte at a time, this far apart
     requests: list[dict] = field(default_factory=list)
 
     def reply(self, request: dict) -> bytes:
@@ -112,8 +114,16 @@ def model() -> Iterator[tuple[FakeModel, str]]:
                 self.send_response(fake.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in fake.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                if fake.trickle_s:
+                    for byte in payload:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(fake.trickle_s)
+                else:
+                    self.wfile.write(payload)
             except OSError:
                 pass  # the client gave up waiting (the timeout test)
 
@@ -415,3 +425,66 @@ def test_assistant_uses_the_generator_when_configured(model, embedder, built_ind
     assert not answer.abstained and answer.notice is None, answer.notice
     assert len(answer.citations) == 1 and answer.citations[0].quote in answer.answer
     assert answer.citations[0].quote in answer.citations[0].passage.text
+
+
+# ------------------------------------------------------------------- a hostile server
+
+@pytest.fixture
+def elsewhere() -> Iterator[tuple[list[dict], str]]:
+    """Another host ("localhost", not 127.0.0.1) recording every request it receives."""
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def record(self) -> None:
+            seen.append({"method": self.command, "headers": dict(self.headers)})
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = record  # noqa: N815 - the names http.server dispatches to
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield seen, f"http://localhost:{server.server_address[1]}/steal"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_the_api_key_does_not_follow_a_redirect_to_another_host(
+        model, elsewhere, embedder, monkeypatch, status: int) -> None:  # noqa: ANN001
+    fake, url = model
+    seen, other = elsewhere
+    monkeypatch.setenv("RAG_GENERATOR_API_KEY", "sk-local-test")
+    fake.status, fake.headers = status, {"Location": other}
+    notice = assert_fallback(run(fake, url, embedder))
+    assert "redirect" in notice and other in notice
+    assert seen == []  # nothing, so neither the key nor the question, reached the other host
+
+
+def test_a_server_trickling_its_reply_is_cut_off_at_the_total_timeout(model, embedder) -> None:
+    """A byte every 0.2 s keeps each socket read under any per-read timeout."""
+    fake, url = model
+    fake.trickle_s = 0.2
+    started = time.monotonic()
+    answer = run(fake, url, embedder, "Services for children are poor [1].", timeout_s=1)
+    assert time.monotonic() - started < 3
+    assert "did not answer in 1 s" in assert_fallback(answer)
+
+
+def test_a_reply_larger_than_the_cap_is_not_read(model, embedder) -> None:
+    fake, url = model
+    fake.content = "Services for children are poor [1]. " * 80_000  # about 3 MB
+    assert "larger than" in assert_fallback(run(fake, url, embedder))
+
+
+def test_the_request_caps_the_reply_length_with_max_tokens(model, embedder) -> None:
+    fake, url = model
+    run(fake, url, embedder, "Services for children missing from home or care are poor [1].")
+    assert fake.requests[0]["json"]["max_tokens"] == settings(url).generator_max_tokens > 0

@@ -50,7 +50,13 @@ Inspectors found that case records for foster carers in Testshire contained the 
 
 Managers in Testshire linked supervision notes to [click](javascript:alert(1)) rather
 than to the plan, so foster carers could not follow it.
+
+Foster carers in Testshire were sent to _https://evil.example/plan, _www.evil.example,
+carers+@evil.example and a.@evil.example instead of the plan.
 """
+# Text a Markdown renderer would make a link of (GitHub's autolinks): none may be one.
+LINKED_TEXT = 'a[href*="evil.example"]'
+
 
 UPLOAD_NAME = "2019-03-12 Sampleshire monitoring letter.txt"
 UPLOAD = """12 March 2019
@@ -312,11 +318,18 @@ def test_document_markup_is_shown_as_text(page) -> None:  # noqa: ANN001
     assert page.locator("b", has_text="bold").count() == 0
     assert page.locator('a[href^="javascript"]').count() == 0
     assert page.locator("script", has_text="__pwned").count() == 0
-    # The whole document, opened, is text too.
+    # The whole document, opened, is text too, and no address in it became a link.
     source.get_by_role("button", name="Open the document").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("[click](javascript:alert(1))", exact=False).wait_for()
     assert "<b>bold</b>" in dialog.inner_text()
+    dialog.get_by_text("instead of the plan", exact=False).wait_for()
+    shown = dialog.inner_text().replace("\u2060", "")  # the joiners that break the links
+    for address in ("_https://evil.example/plan", "_www.evil.example", "carers+@evil.example",
+                    "a.@evil.example"):
+        assert address in shown, address
+    assert page.locator(LINKED_TEXT).count() == 0, page.locator(LINKED_TEXT).evaluate_all(
+        "links => links.map(a => a.outerHTML)")
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator('a[href^="javascript"]').count() == 0
     assert page.locator("b", has_text="bold").count() == 0

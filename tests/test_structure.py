@@ -13,7 +13,7 @@ PACKAGE = ROOT / "rag"
 # Lowest first: a module may import only modules before it (DESIGN.md "Modules").
 ORDER = [
     "records", "words", "ofsted", "config", "figures", "glossary", "embedding", "reranking",
-    "webpage", "cleaning", "pdf", "documents", "chunking", "store", "query", "scope",
+    "webpage", "cleaning", "pdf", "documents", "loading", "chunking", "store", "query", "scope",
     "retrieval", "judgements", "grounding", "generation", "answering", "indexing", "uploads",
     "access", "provenance", "editing", "display", "conversation", "feedback", "metrics",
     "systems", "evaluation", "report", "cli",
