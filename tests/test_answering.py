@@ -61,7 +61,7 @@ def test_an_index_without_sentence_vectors_still_answers_the_same(
 ) -> None:
     with_vectors = Assistant(index_copy, Retriever(index_copy, embedder=embedder))
     before = with_vectors.answer(QUESTION)
-    conn = store.connect(index_copy.index_dir)
+    conn = store.connect(store.active_dir(index_copy.index_dir))  # the build in use
     with conn:
         conn.execute("DELETE FROM sentence_vectors")
     conn.close()
