@@ -122,13 +122,19 @@ def server(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
                HF_HUB_OFFLINE="1")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    yield from streamlit_page(f"http://127.0.0.1:{port}", port, env, ROOT, log)
+
+
+def streamlit_page(url: str, port: int, env: dict[str, str], cwd: Path,
+                   log: Path) -> Iterator[str]:
+    """`streamlit run app.py` on ``port`` until the generator is closed; yields ``url``
+    once it serves (the page tests' server fixtures)."""
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(STREAMLIT), "run", str(ROOT / "app.py"), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _serving(url):

@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,15 +28,13 @@ from tests.conftest import ROOT, settings_for
 from tests.test_page_e2e import (
     ANSWER_TIMEOUT_MS,
     CHROMIUM,
-    START_TIMEOUT_S,
-    STREAMLIT,
     UI_TIMEOUT_MS,
     VIEWPORT,
     _free_port,
-    _serving,
     ask,
     shot,
     source_headings,
+    streamlit_page,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,26 +104,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
                RAG_DATA_DIR=str(s.data_dir), RAG_EDITORS=s.editors,
                RAG_CONFIG=str(home / "no-rag.toml"), HF_HUB_OFFLINE="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
-    log = home / "streamlit.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(STREAMLIT), "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _serving(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start serving {url}:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    yield from streamlit_page(url, port, env, home, home / "streamlit.log")
 
 
 @pytest.fixture(scope="module")
