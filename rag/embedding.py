@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 BACKENDS = ("torch", "openvino")
+WORD_CACHE = 50_000  # words whose vectors Embedder.encode_words keeps (about 75 MB)
 
 # OpenVINO backend: texts per inference request. With two streams on two cores
 # (bench/bench_embedding.py), 16 beat 32 and 64 (chunks 1.25x and 2x as fast, sentences
@@ -99,6 +100,7 @@ class Embedder:
         self.backend = backend
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._counting = threading.Lock()
+        self._words: dict[str, np.ndarray] = {}  # encode_words' memory, oldest first
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Embedder:
@@ -157,6 +159,21 @@ class Embedder:
         with self._counting:
             return len(self._counting_tokenizer.encode(text, add_special_tokens=False,
                                                        verbose=False))
+
+    def encode_words(self, words: list[str]) -> np.ndarray:
+        """Vectors of single words, each embedded once per process and remembered (up
+        to WORD_CACHE words). The absent-subject check compares a question's words with
+        every word of the passages it retrieved: without this a decline cost ten times
+        an answer; the passages' words recur from question to question."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._words]
+        if missing:
+            for word, vector in zip(missing, self.encode(missing), strict=True):
+                if len(self._words) >= WORD_CACHE:
+                    self._words.pop(next(iter(self._words)))  # the oldest
+                self._words[word] = vector
+        if not words:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self._words[w] for w in words])
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         if not texts:

@@ -138,7 +138,7 @@ def unmentioned_subject_words(query: Query, reader: IndexReader, passages: list[
         return absent
     vocabulary = sorted({w for p in passages for w in re.findall(r"[a-z]{3,}", p.lower())
                          if w not in STOPWORDS})
-    nearest = (embedder.encode(absent) @ embedder.encode(vocabulary).T).max(1)
+    nearest = (embedder.encode_words(absent) @ embedder.encode_words(vocabulary).T).max(1)
     return [w for w, sim in zip(absent, nearest, strict=True) if sim < synonym_similarity]
 
 

@@ -71,3 +71,21 @@ def test_one_openvino_model_serves_threads_at_once() -> None:
     for i, vectors in results.items():
         for text, vector in zip(asked[i], vectors, strict=True):
             assert float(vector @ alone[text]) > 0.999
+
+
+@pytest.mark.model
+def test_words_are_embedded_once_and_remembered(embedder: Embedder) -> None:
+    """The absent-subject check compares a question's words with every word of the
+    passages it retrieved; those recur, so a decline need not run the model for them."""
+    words = ["restraint", "children", "kinship", "restraint"]
+    first = embedder.encode_words(words)
+    assert np.allclose(first, embedder.encode(words), atol=1e-3)
+    calls: list[int] = []
+    original = embedder.encode
+    embedder.encode = lambda texts, **kw: calls.append(len(texts)) or original(texts, **kw)
+    try:
+        again = embedder.encode_words(["children", "restraint", "fostering"])
+    finally:
+        del embedder.encode
+    assert calls == [1]  # only "fostering" was new
+    assert np.allclose(again[:2], first[[1, 0]])
