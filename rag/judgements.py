@@ -9,13 +9,12 @@ it is cited like any other sentence.
 
 from __future__ import annotations
 
-from rag.ofsted import stated_judgement
+from rag.ofsted import JUDGEMENT_CHUNKS, stated_judgement
 from rag.query import Query
 from rag.records import Citation, Filters
 from rag.store import IndexReader
 
 MAX_ROWS = 20  # a listing over a library of many councils stays readable
-_OPENING_PASSAGES = 8  # the judgement table is on the report's first pages
 
 
 def judgement_citations(query: Query, reader: IndexReader) -> list[Citation]:
@@ -38,7 +37,7 @@ def judgement_citations(query: Query, reader: IndexReader) -> list[Citation]:
         key = next((k for k in ask.keys if k in entry.judgements), None)
         if key is None or (ask.grade and entry.judgements[key] != ask.grade):
             continue
-        for passage in reader.opening_passages(entry.doc.doc_id, _OPENING_PASSAGES):
+        for passage in reader.opening_passages(entry.doc.doc_id, JUDGEMENT_CHUNKS):
             if span := stated_judgement(passage.text, key):
                 citations.append(Citation(len(citations) + 1, passage,
                                           passage.text[span[0]:span[1]]))

@@ -618,6 +618,11 @@ _STATED["overall_effectiveness"] = [_spaced(p) for p in (_ILACS_OVERALL, *_SIF_O
 _STATED_CHARS = 20_000
 
 
+# A report states its judgements in its first chunks: the heading and judgement table of
+# an ILACS report, the summary a page or two on in an older one.
+JUDGEMENT_CHUNKS = 8
+
+
 def stated_judgement(text: str, key: str) -> tuple[int, int] | None:
     """Where a passage states a judgement ("Overall effectiveness Inadequate",
     "Children's services in Dudley ... are inadequate"), as a span of ``text``, so an

@@ -17,7 +17,7 @@ import numpy as np
 from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.ofsted import stated_judgement
+from rag.ofsted import JUDGEMENT_CHUNKS, stated_judgement
 from rag.query import Query
 from rag.records import Filters, Passage
 from rag.reranking import Reranker, rerank
@@ -26,7 +26,6 @@ from rag.store import IndexReader
 
 MODES = ("hybrid", "dense", "bm25")
 JUDGED_OPENING_CHUNKS = 2  # of each report in scope, for a question about its judgement
-JUDGEMENT_PAGES_CHUNKS = 8  # where a report states its judgements (as rag.judgements reads)
 
 
 def interleave(lists: list[list[int]]) -> list[int]:
@@ -187,7 +186,7 @@ class Retriever:
         ("Overall effectiveness for looked after children is inadequate")."""
         ids: list[int] = []
         for doc_id in self.reader.judged_documents(filters):
-            opening = self.reader.opening_passages(doc_id, JUDGEMENT_PAGES_CHUNKS)
+            opening = self.reader.opening_passages(doc_id, JUDGEMENT_CHUNKS)
             stated = [p.chunk_id for p in opening
                       if any(stated_judgement(p.text, key) for key in keys)]
             ids += stated[:1] + [p.chunk_id for p in opening[:JUDGED_OPENING_CHUNKS]]
