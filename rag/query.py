@@ -236,7 +236,8 @@ def understand(question: str, history: Sequence[str] = (),
     glossary = lexicon.glossary() if lexicon is not None else []
     spelled = _spelled_acronyms(text, glossary, lexicon) if lexicon is not None else []
     pairs = glossary + [(a.short, a.long) for a in spelled]
-    # A council named is the search's filter (rag.scope): search for the subject alone.
+    # A council named is the search's filter (rag.scope): BM25 looks for the subject alone;
+    # the embedding keeps the name ("the chief executive of Sandwell Children's Trust").
     searched = without_councils(text, [known[c] for c in councils if c in known]) or text
     dense_text = expand_query(text, pairs)
     subject = m[1] if (m := _SUBJECT.search(text)) else None
