@@ -114,7 +114,7 @@ class Assistant:
 
         ``vector``: the embedded ``query.dense_text``, if the caller has it.
         """
-        candidates, relevance = self.sentence_relevance(query, passages, vector)
+        candidates, relevance, choice = self.sentence_relevance(query, passages, vector)
         if not candidates or relevance.max() < self.settings.min_relevance:
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text)
@@ -123,7 +123,7 @@ class Assistant:
         # is left out of the abstention test above, which is calibrated on relevance.
         rank = {p.chunk_id: r for r, p in enumerate(passages)}
         prior = np.array([1.0 - rank[p.chunk_id] / len(passages) for p, _, _ in candidates])
-        scores = relevance + self.settings.rank_prior * prior
+        scores = choice + self.settings.rank_prior * prior
         order = np.argsort(-scores)
 
         chosen: list[int] = []
@@ -192,16 +192,28 @@ class Assistant:
 
     def sentence_relevance(self, query: Query, passages: list[Passage],
                            vector: np.ndarray | None = None,
-                           ) -> tuple[list[tuple[Passage, int, int]], np.ndarray]:
-        """Every sentence of the passages as (passage, start, end), and its relevance."""
+                           ) -> tuple[list[tuple[Passage, int, int]], np.ndarray, np.ndarray]:
+        """Every sentence of the passages as (passage, start, end), its relevance (what
+        the decline threshold is calibrated on), and the score sentences are chosen by.
+
+        The two differ in one thing: a council the question names is the search's
+        filter, so naming it does not make a sentence answer ("This letter summarises
+        the findings of the focused visit to Leicester city council ..." names it and
+        says nothing). Choosing leaves the council's words out; the calibrated
+        threshold keeps them.
+        """
         if vector is None:
             vector = self.retriever.embedder.encode([query.dense_text])[0]
         spans = [split_sentences(p.text) for p in passages]
         candidates = [(p, s, e) for p, cs in zip(passages, spans, strict=True) for s, e in cs]
-        relevance = self.score_sentences(
-            vector, query.asked_words, [p.text[s:e] for p, s, e in candidates],
-            self._sentence_vectors(passages, [len(cs) for cs in spans]))
-        return candidates, relevance
+        sentences = [p.text[s:e] for p, s, e in candidates]
+        vectors = self._sentence_vectors(passages, [len(cs) for cs in spans])
+        relevance = self.score_sentences(vector, query.asked_words, sentences, vectors)
+        if not query.council_words:
+            return candidates, relevance, relevance
+        choice = self.score_sentences(vector, query.asked_words - query.council_words,
+                                      sentences, vectors)
+        return candidates, relevance, choice
 
     def _sentence_vectors(self, passages: list[Passage],
                           counts: list[int]) -> list[np.ndarray | None]:

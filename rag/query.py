@@ -204,6 +204,7 @@ class Query:
     open: bool = False  # asks for findings rather than one fact: a longer answer
     judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
+    council_words: frozenset[str] = frozenset()  # of those, the named councils' (a filter)
 
     @property
     def source_years(self) -> tuple[str, ...]:
@@ -265,6 +266,7 @@ def understand(question: str, history: Sequence[str] = (),
         open=open_question(question),
         judgement=asked_judgement(text),
         asked_words=frozenset(asked_words(expand_query(_LETTER_WORDS.sub(" ", text), pairs))),
+        council_words=frozenset(sentence_words(" ".join(known[c] for c in councils if c in known))),
     )
 
 

@@ -229,3 +229,12 @@ def test_the_last_inspection_is_the_newest_report_of_the_council_asked_about() -
     # What came after it is not it; without one council "the last inspection" is each one's.
     assert scoped("What has improved in Sandwell since the last inspection?") == ()
     assert scoped("What did the last inspection say about the MASH?") == ()
+
+
+def test_the_council_named_is_told_apart_from_the_words_a_sentence_must_state() -> None:
+    """Sentences are chosen without credit for naming the council (rag.answering): it
+    is the search's filter, and the letter's opening names it and answers nothing."""
+    q = understand("What strength did the 2019 focused visit to Sandwell Children's Trust "
+                   "identify?", lexicon=LEXICON)
+    assert q.council_words == {"sandwell"} and "sandwell" in q.asked_words
+    assert understand("What strength did inspectors identify?").council_words == frozenset()
