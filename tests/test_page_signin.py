@@ -32,6 +32,7 @@ from tests.test_page_e2e import (
     VIEWPORT,
     _free_port,
     ask,
+    browser,  # noqa: F401 - the fixture, on this module's server
     shot,
     source_headings,
     streamlit_page,
@@ -107,21 +108,8 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
     yield from streamlit_page(url, port, env, home, home / "streamlit.log")
 
 
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser, server: str):  # noqa: ANN001, ANN201 - Playwright objects
+def page(browser, server: str):  # noqa: ANN001, ANN201, F811 - Playwright objects; the fixture
     """A fresh browser (no cookies: not signed in) on the page, ready for a question."""
     context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
