@@ -142,7 +142,7 @@ class Embedder:
         return int(self.model.max_seq_length)
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - a Hugging Face tokenizer
+    def tokenizer(self):  # noqa: ANN201 - Hugging Face's (torch) or tokenizers' (openvino)
         return self.model.tokenizer
 
     @cached_property

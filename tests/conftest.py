@@ -42,7 +42,7 @@ MODEL_FIXTURES = frozenset({
 })
 
 # Modules that mean the embedding model was loaded in this process.
-MODEL_MODULES = ("sentence_transformers",)
+MODEL_MODULES = ("sentence_transformers", "openvino")  # what each backend runs on
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
