@@ -193,7 +193,7 @@ def _refuse_mass_removal(index_dir: Path, corpus_dir: Path, files: dict[str, Pat
     where = store.active_dir(index_dir)
     if where is None:
         return
-    conn = store.connect(index_dir, readonly=True)
+    conn = store.connect(index_dir, readonly=True, any_format=True)  # a rebuild's too
     try:
         indexed = store.indexed_hashes(conn)
     finally:

@@ -113,6 +113,12 @@ class IndexMissing(RuntimeError):
     """No index has been built yet; run `rag index`."""
 
 
+class IndexOutdated(IndexMissing):
+    """The index was written in another format (an older version of this program): a
+    reader cannot use it, and `rag index` (or the page's first start) builds it anew.
+    It is an IndexMissing so that whatever builds a missing index builds this one too."""
+
+
 def active_dir(index_dir: Path) -> Path | None:
     """The folder holding the index readers use: the build ``CURRENT`` names, or
     ``index_dir`` itself for an index written before build folders; None for no index."""
@@ -130,14 +136,26 @@ def _uri(path: Path) -> str:
     return f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
 
 
-def connect(index_dir: Path, readonly: bool = False) -> sqlite3.Connection:
-    """Read-only: the index in use under ``index_dir``. Writable: the database in that
+def connect(index_dir: Path, readonly: bool = False,
+            any_format: bool = False) -> sqlite3.Connection:
+    """Read-only: the index in use under ``index_dir``, refused (IndexOutdated) when
+    written in another format unless ``any_format``. Writable: the database in that
     very folder (the writer passes the build folder it writes)."""
     if readonly:
         where = active_dir(index_dir)
         if where is None:
             raise IndexMissing(f"no index in {index_dir}/; build it with `rag index`")
         conn = sqlite3.connect(_uri(where / DB_NAME), uri=True, check_same_thread=False)
+        try:
+            found = (read_manifest(conn) or {}).get("format_version", FORMAT_VERSION)
+        except sqlite3.DatabaseError:  # no schema yet: a legacy index being written
+            found = FORMAT_VERSION
+        found = FORMAT_VERSION if any_format else found
+        if found != FORMAT_VERSION:
+            conn.close()
+            raise IndexOutdated(
+                f"the index in {index_dir}/ was written in format {found} and this version "
+                f"reads format {FORMAT_VERSION}; rebuild it with `rag index`")
     else:
         index_dir.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(index_dir / DB_NAME, check_same_thread=False)

@@ -149,3 +149,31 @@ def test_a_released_reader_lets_the_checkpoint_empty_the_write_ahead_log(
     assert reader.conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 21
     conn.close()
     reader.close()
+
+
+def test_an_index_in_an_older_format_is_refused_with_the_command_that_rebuilds_it(
+        tmp_path: Path) -> None:
+    """An index left by an older version once crashed `rag ask` with "no such column":
+    the reader now names the format and what to run, and the page, which builds a missing
+    index, builds this one too (IndexOutdated is an IndexMissing)."""
+    index_dir = tmp_path / "index"
+    write_index(index_dir, ["a.txt"])
+    conn = store.connect(index_dir)
+    with conn:
+        store.write_manifest(conn, index_dir, {"model": "m", "dimension": DIM,
+                                               "format_version": store.FORMAT_VERSION - 1})
+    conn.close()
+    with pytest.raises(store.IndexOutdated, match="rebuild it with `rag index`"):
+        store.IndexReader(index_dir)
+    assert issubclass(store.IndexOutdated, store.IndexMissing)
+    # The writer still reads the old index's document list (the mass-removal guard)
+    # before it rebuilds.
+    conn = store.connect(index_dir, readonly=True, any_format=True)
+    assert list(store.indexed_hashes(conn)) == ["a.txt"]
+    conn.close()
+    conn = store.connect(index_dir)
+    with conn:
+        store.write_manifest(conn, index_dir, {"model": "m", "dimension": DIM,
+                                               "format_version": store.FORMAT_VERSION})
+    conn.close()
+    assert store.IndexReader(index_dir).generation >= 1
