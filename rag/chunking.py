@@ -35,9 +35,13 @@ class Chunk:
     paragraph: int | None  # the report's own paragraph number, where it has one
     section: str | None
 
+    def heading(self, title: str) -> str:
+        """The document title and section: the context a short passage's words leave
+        implicit."""
+        return " - ".join(part for part in (title, self.section) if part)
+
     def embed_text(self, title: str) -> str:
-        """Title and section give a short passage the context its words leave implicit."""
-        head = " - ".join(part for part in (title, self.section) if part)
+        head = self.heading(title)
         return f"{head}\n{self.text}" if head else self.text
 
 

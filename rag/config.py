@@ -50,6 +50,16 @@ class Settings:
     # ~/.cache/inspection-rag/embedding when the venv is read-only). Never downloaded.
     embedding_cache_dir: str = ""
 
+    # A chunk's vector (what FAISS searches): "sentences", the normalised sum of its
+    # sentences' vectors (which are embedded anyway, to choose answer sentences) and its
+    # heading's (document title and section), so the model reads each text once; or
+    # "embedded", the chunk's heading and text through the model as one more text.
+    # "sentences" makes indexing about twice as fast (bench/RESULTS.md) with the same
+    # eval/qa.jsonl figures (recall@5 0.904, MRR 0.814, key facts 0.856); on the small
+    # library one question less is answered (it had been answered by the letter's opening
+    # sentence, not its evidence). The manifest records it: switching rebuilds.
+    chunk_vectors: str = "sentences"
+
     # Chunking, measured in the embedding model's tokens. On eval/qa.jsonl 128 tokens
     # beat 200 (recall@5 0.842 vs 0.823, key facts 0.825 vs 0.800); 96 and 160 scored
     # about the same as 128.
@@ -136,6 +146,10 @@ def _coerce(name: str, raw: object) -> object:
         raise ValueError(f"setting {name!r}: cannot read {raw!r} as {kind}") from exc
 
 
+# Settings that take one of a few words: checked when read, so a typo is named at once.
+CHOICES = {"chunk_vectors": ("sentences", "embedded")}
+
+
 def load_settings(
     toml_path: Path | None = None, env: dict[str, str] | None = None, **overrides: object
 ) -> Settings:
@@ -162,4 +176,8 @@ def load_settings(
         if raw is not None:
             values[name] = _coerce(name, raw)
             origin[name] = "argument"
+    for name, allowed in CHOICES.items():
+        if name in values and values[name] not in allowed:
+            raise ValueError(f"setting {name!r} ({origin[name]}) is {values[name]!r}; "
+                             f"choose one of {', '.join(allowed)}")
     return Settings(**values, origin=origin)

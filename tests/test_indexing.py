@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 
 from rag import store
-from rag.config import Settings
-from rag.indexing import sync
+from rag.chunking import Chunk
+from rag.config import Settings, load_settings
+from rag.documents import Document
+from rag.indexing import embed_chunks, manifest_for, manifest_mismatch, sync
+from rag.words import split_sentences
 from tests.conftest import SHARED, settings_for
 
 NEW_LETTER = """19 March 2018
@@ -149,6 +152,57 @@ def test_changed_settings_rebuild_the_index_and_say_so(index_copy: Settings, emb
     assert len(report.added) == 5
     reader = assert_consistent(changed)
     assert reader.manifest["chunk_tokens"] == 100
+
+
+def test_switching_how_chunk_vectors_are_made_rebuilds(index_copy: Settings, embedder) -> None:
+    """Vectors made one way do not rank against vectors made the other: no mixed index."""
+    changed = settings_for(index_copy.corpus_dir.parent, chunk_vectors="embedded")
+    report = sync(changed, embedder=embedder)
+    assert report.rebuilt_because == "chunk_vectors changed from 'sentences' to 'embedded'"
+    assert assert_consistent(changed).manifest["chunk_vectors"] == "embedded"
+
+
+def test_an_index_from_before_the_setting_had_embedded_chunk_vectors() -> None:
+    wanted = manifest_for(load_settings(env={}))
+    old = {k: v for k, v in wanted.items() if k != "chunk_vectors"}
+    assert manifest_mismatch(old, wanted) == (
+        "chunk_vectors changed from 'embedded' to 'sentences'")
+
+
+def test_an_unknown_way_to_make_chunk_vectors_is_named() -> None:
+    with pytest.raises(ValueError, match="chunk_vectors.*RAG_CHUNK_VECTORS.*sentences, embedded"):
+        load_settings(env={"RAG_CHUNK_VECTORS": "pooled"})
+
+
+@pytest.mark.model
+def test_a_chunk_vector_is_the_sum_of_its_sentences_and_heading(embedder) -> None:
+    """The default: the model reads a chunk's text once, as sentences; the chunk's vector
+    is built from theirs. A chunk with no sentence, and the "embedded" setting, embed
+    the heading and text as one text."""
+    doc = Document(doc_id="t.txt", source="t.txt", title="Monitoring visit of Testshire",
+                   date="2018-03-19", kind="letter", publisher=None, url=None,
+                   text=NEW_LETTER, content_hash="x")
+    chunks = [Chunk(doc_id="t.txt", ordinal=i, text=text, start=0, end=len(text), page=None,
+                    paragraph=None, section=section)
+              for i, (text, section) in enumerate([
+                  ("Personal advisers now keep in touch with almost all care leavers. "
+                   "Pathway plans are more specific about housing.", "Care leavers"),
+                  ("Care leavers", None)])]
+    assert [len(split_sentences(c.text)) for c in chunks] == [2, 0]
+    vectors, sentences = embed_chunks(embedder, [(doc, chunks)], "sentences")
+    assert [len(s) for s in sentences] == [2, 0]
+    parts = embedder.encode(["Personal advisers now keep in touch with almost all care leavers.",
+                             "Pathway plans are more specific about housing.",
+                             "Monitoring visit of Testshire - Care leavers"])
+    assert np.allclose(sentences[0], parts[:2], atol=1e-4)
+    total = parts.sum(axis=0)
+    assert np.allclose(vectors[0], total / np.linalg.norm(total), atol=1e-4)
+    whole = embedder.encode([chunks[1].embed_text(doc.title)])[0]
+    assert np.allclose(vectors[1], whole, atol=1e-4)
+    embedded, same_sentences = embed_chunks(embedder, [(doc, chunks)], "embedded")
+    assert np.allclose(embedded, embedder.encode([c.embed_text(doc.title) for c in chunks]),
+                       atol=1e-4)
+    assert np.allclose(same_sentences[0], sentences[0], atol=1e-4)
 
 
 def test_numbered_report_paragraphs_carry_their_number(built_index: Settings) -> None:
