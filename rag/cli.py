@@ -171,13 +171,23 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Score the pipeline (and with --compare the baselines); exit 1 if a threshold is missed."""
     from rag.answering import Assistant
-    from rag.evaluation import THRESHOLDS, evaluate, load_qa, load_thresholds, metrics_of
+    from rag.evaluation import (
+        THRESHOLDS,
+        evaluate,
+        find_labels,
+        load_labels,
+        load_qa,
+        load_thresholds,
+        metrics_of,
+    )
     from rag.report import render_terminal, write_outputs
     from rag.systems import SYSTEMS
 
     try:  # bad input is reported before minutes are spent running the questions
         thresholds = load_thresholds(Path(args.thresholds)) if args.thresholds else {}
         items = load_qa(Path(args.qa))
+        labels_path = find_labels(Path(args.qa), args.labels)
+        labels = load_labels(labels_path) if labels_path else None
     except ValueError as exc:
         print(f"rag: {exc}", file=sys.stderr)
         return 2
@@ -191,8 +201,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                   file=sys.stderr, flush=True)
 
     evaluation = evaluate(items, Assistant(settings),
-                          systems=SYSTEMS if args.compare else ("full",), progress=progress)
-    metrics = metrics_of(evaluation, qa=args.qa, thresholds=thresholds)
+                          systems=SYSTEMS if args.compare else ("full",), progress=progress,
+                          labels=labels)
+    metrics = metrics_of(evaluation, qa=args.qa, thresholds=thresholds,
+                         labels=str(labels_path) if labels_path else None)
     print(render_terminal(metrics))
     if args.out:
         for path in write_outputs(Path(args.out), metrics, evaluation):
@@ -281,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "questions.jsonl")
     p.add_argument("--compare", action="store_true",
                    help="also run the BM25-only, dense-only and naive baselines")
+    p.add_argument("--labels", help="sentence labels for answer precision (default: "
+                   "sentence_labels.jsonl beside the QA file, if there; \"\" for none)")
     p.add_argument("--thresholds", help="JSON file of thresholds, keys as the options below")
     p.add_argument("--min-recall5", type=float, help="fail if recall@5 is below this")
     p.add_argument("--min-key-facts", type=float, help="fail if key-fact accuracy is below")

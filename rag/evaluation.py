@@ -23,10 +23,14 @@ from rag.answering import Assistant
 from rag.grounding import Judge, SupportJudge
 from rag.metrics import (
     Evidence,
+    SentenceLabels,
+    answer_precision,
     answer_statements,
     check_citations,
     evidence_ranks,
+    judge_sentences,
     key_fact_accuracy,
+    label_key,
     missed_key_facts,
     ndcg_at,
     percentile,
@@ -54,6 +58,67 @@ def load_qa(path: Path) -> list[dict]:
     return items
 
 
+# Where `rag eval` looks for sentence labels when --labels is not given: beside the QA file.
+LABELS_FILE = "sentence_labels.jsonl"
+
+# Question id -> that question's labels (SentenceLabels).
+Labels = dict[str, dict[str, bool]]
+
+
+def load_labels(path: Path) -> Labels:
+    """Read the sentence labels (eval/sentence_labels.jsonl, DESIGN.md "Metrics").
+
+    One JSON object a line: ``id`` (a question's), ``source`` (the corpus file the
+    sentence is quoted from), ``sentence`` (verbatim) and ``on_topic`` (true or false);
+    other keys (``note``, ``question``, ``in_answer``) are for the reader. Two labels of
+    one sentence for one question that disagree are an error, not a silent last-wins.
+    """
+    labels: Labels = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+        if not (isinstance(row, dict) and isinstance(row.get("id"), str)
+                and isinstance(row.get("sentence"), str) and row["sentence"].strip()
+                and isinstance(row.get("on_topic"), bool)):
+            raise ValueError(f"{path}:{n}: a label needs \"id\", \"sentence\" and "
+                             "\"on_topic\" (true or false)")
+        key = label_key(row["sentence"])
+        known = labels.setdefault(row["id"], {})
+        if known.get(key, row["on_topic"]) != row["on_topic"]:
+            raise ValueError(f"{path}:{n}: {row['id']} labels this sentence both on- and "
+                             "off-topic")
+        known[key] = row["on_topic"]
+    return labels
+
+
+def find_labels(qa: Path, given: str | None = None) -> Path | None:
+    """The label file `rag eval` uses: ``given`` ("" for none), else LABELS_FILE beside
+    the QA file when there is one, so eval/qa.jsonl and eval/holdout.jsonl find
+    eval/sentence_labels.jsonl and a QA file without labels is simply not scored on it."""
+    if given is not None:
+        if given and not Path(given).is_file():
+            raise ValueError(f"{given}: no such label file")
+        return Path(given) if given else None
+    beside = qa.parent / LABELS_FILE
+    return beside if beside.is_file() else None
+
+
+def labels_for(item: dict, labels: Labels) -> dict[str, bool]:
+    """A question's labels: its own, then those of the question it re-asks in other words.
+
+    A plain-words paraphrase asks the same thing as its original, so a sentence on-topic
+    for one is on-topic for the other; its own labels cover only the sentences the
+    original's answer and candidates did not.
+    """
+    merged = dict(labels.get(item.get("paraphrase_of") or "", {}))
+    merged.update(labels.get(item.get("id", ""), {}))
+    return merged
+
+
 # ------------------------------------------------------------------------------ scoring
 
 @dataclass
@@ -74,14 +139,23 @@ class QuestionResult:
     unsupported: list[str] = field(default_factory=list)
     quotes_ok: float = 1.0
     seconds: float = 0.0
+    style: str = ""  # "plain": the question re-asked in everyday words
+    paraphrase_of: str = ""  # the id of the question a plain one re-asks
+    # Answer sentences by their labels; on_topic is None when no labels were consulted.
+    on_topic: int | None = None
+    off_topic: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)
 
 
-def score_response(item: dict, response: Response, judge: Judge) -> QuestionResult:
+def score_response(item: dict, response: Response, judge: Judge,
+                   labels: SentenceLabels | None = None) -> QuestionResult:
     """Every system's answer to one question, scored by the same rules.
 
     Key facts and citations are scored only for an answer given: a decline scores 0
     key facts (counted in key-fact accuracy) and no citations (left out of citation
-    metrics, which ask whether what *is* said is supported).
+    metrics, which ask whether what *is* said is supported). ``labels``: this question's
+    sentence labels (``labels_for``); the answer's sentences are its citations' quotes,
+    so the measure does not depend on how the answer text is laid out.
     """
     answer = response.answer
     evidence = list(item.get("evidence", []))
@@ -91,7 +165,8 @@ def score_response(item: dict, response: Response, judge: Judge) -> QuestionResu
         question=item["question"], evidence=evidence,
         ranks=evidence_ranks(evidence, response.passages), answer=answer.answer,
         abstained=answer.abstained, notice=answer.notice, missed_facts=key_facts,
-        seconds=response.seconds)
+        seconds=response.seconds, style=str(item.get("style", "")),
+        paraphrase_of=str(item.get("paraphrase_of", "")))
     if not answer.abstained:
         r.missed_facts = missed_key_facts(answer.answer, key_facts)
         r.key_facts = key_fact_accuracy(answer.answer, key_facts)
@@ -100,6 +175,10 @@ def score_response(item: dict, response: Response, judge: Judge) -> QuestionResu
         r.citation_recall, r.citation_precision = check.recall, check.precision
         r.unsupported = check.unsupported
         r.quotes_ok = quotes_in_passages(answer.citations)
+        if labels is not None and r.answerable:
+            judged = judge_sentences([c.quote for c in answer.citations], labels)
+            r.on_topic, r.off_topic = len(judged.on_topic), judged.off_topic
+            r.unlabelled = judged.unlabelled
     return r
 
 
@@ -117,12 +196,14 @@ Progress = Callable[[str, int, int], None]
 
 def evaluate(items: list[dict], assistant: Assistant, systems: Sequence[str] = ("full",),
              judge: Judge | None = None, depth: int = RANK_DEPTH,
-             progress: Progress | None = None) -> Evaluation:
+             progress: Progress | None = None, labels: Labels | None = None) -> Evaluation:
     """Run each named system over every item and score it.
 
     ``judge`` decides whether a passage supports a sentence (rag.grounding.Judge); the
     default is the approximate ``SupportJudge``. A judge may carry a ``description``
     attribute, which the report shows in place of the approximate-judge note.
+    ``labels`` (``load_labels``): sentence labels for answer precision; without them
+    it is not measured.
     """
     if judge is None:
         judge, note = SupportJudge(assistant.retriever.embedder), APPROXIMATE_JUDGE
@@ -134,7 +215,8 @@ def evaluate(items: list[dict], assistant: Assistant, systems: Sequence[str] = (
     for name, run in runners.items():
         scored = []
         for n, item in enumerate(items, start=1):
-            scored.append(score_response(item, run(item), judge))
+            own = None if labels is None else labels_for(item, labels)
+            scored.append(score_response(item, run(item), judge, own))
             if progress:
                 progress(name, n, len(items))
         results[name] = scored
@@ -152,12 +234,18 @@ def summarise(results: Sequence[QuestionResult]) -> dict[str, Any]:
     """The metrics of one system over some questions; None where nothing measures it.
 
     Retrieval and key facts: answerable questions (a decline scores 0 key facts).
-    Citations: answerable questions that were answered. Decline rates: each over its
-    own kind of question. Latency: every question.
+    Citations and answer precision: answerable questions that were answered (precision
+    pooled over their labelled sentences; the unlabelled ones are counted, not scored;
+    None/None when no labels were given). Decline rates: each over its own kind of
+    question. Latency: every question.
     """
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     answered = [r for r in answerable if not r.abstained]
+    labelled = [r for r in answered if r.on_topic is not None]
+    on_topic = sum(r.on_topic or 0 for r in labelled)
+    off_topic = sum(len(r.off_topic) for r in labelled)
+    precision = answer_precision(on_topic, off_topic)
     seconds = [r.seconds for r in results]
     p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
     return {
@@ -170,6 +258,10 @@ def summarise(results: Sequence[QuestionResult]) -> dict[str, Any]:
         "mrr": _mean([reciprocal_rank(r.ranks) for r in answerable]),
         "ndcg@10": _mean([ndcg_at(r.ranks, 10) for r in answerable]),
         "key_fact_accuracy": _mean([0.0 if r.abstained else r.key_facts for r in answerable]),
+        "answer_precision": None if precision is None else round(precision, 4),
+        "answer_sentences_off_topic": off_topic if labelled else None,
+        "answer_sentences_unlabelled": (sum(len(r.unlabelled) for r in labelled)
+                                        if labelled else None),
         "citation_recall": _mean([r.citation_recall for r in answered]),
         "citation_precision": _mean([r.citation_precision for r in answered]),
         "quotes_in_passage": _mean([r.quotes_ok for r in answered]),
@@ -186,6 +278,25 @@ def by_type(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
     for r in results:
         groups.setdefault(r.type or "untyped", []).append(r)
     return {name: summarise(group) for name, group in groups.items()}
+
+
+# The rows of the plain-words comparison (DESIGN.md "Metrics"), in the order shown.
+PLAIN, PLAIN_ORIGINALS, NOT_PLAIN = "plain words", "same, report's words", "all but plain"
+
+
+def by_style(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
+    """The plain-words questions, the questions they re-ask, and every other question.
+
+    The middle row is the fair comparison: the same questions in the reports' wording.
+    Empty when the QA file has no plain-words questions.
+    """
+    plain = [r for r in results if r.style == "plain"]
+    if not plain:
+        return {}
+    originals = {r.paraphrase_of for r in plain}
+    return {PLAIN: summarise(plain),
+            PLAIN_ORIGINALS: summarise([r for r in results if r.id in originals]),
+            NOT_PLAIN: summarise([r for r in results if r.style != "plain"])}
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -243,11 +354,14 @@ def check_thresholds(overall: dict[str, Any], thresholds: dict[str, float]) -> l
 
 
 def metrics_of(evaluation: Evaluation, qa: str = "", primary: str = "full",
-               thresholds: dict[str, float] | None = None) -> dict[str, Any]:
-    """The metrics.json document: each system overall and per type; thresholds on primary."""
+               thresholds: dict[str, float] | None = None,
+               labels: str | None = None) -> dict[str, Any]:
+    """The metrics.json document: each system overall, per type and per style (plain
+    words or not); thresholds on primary. ``labels``: the sentence-label file used."""
     systems = {
         name: {"description": evaluation.descriptions.get(name, name),
-               "overall": summarise(results), "by_type": by_type(results)}
+               "overall": summarise(results), "by_type": by_type(results),
+               "by_style": by_style(results)}
         for name, results in evaluation.results.items()
     }
     first = next(iter(evaluation.results.values()), [])
@@ -259,6 +373,7 @@ def metrics_of(evaluation: Evaluation, qa: str = "", primary: str = "full",
         "answerable": sum(r.answerable for r in first),
         "unanswerable": sum(not r.answerable for r in first),
         "judge": evaluation.judge,
+        "labels": labels,
         "primary": primary,
         "systems": systems,
         "thresholds": {k.replace("_", "-"): v for k, v in thresholds.items()},

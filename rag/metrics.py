@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rag.grounding import Judge
@@ -88,6 +88,50 @@ def answer_statements(answer: str) -> list[tuple[str, list[int]]]:
             if text.strip():
                 out.append((text.strip(), [int(n) for n in re.findall(r"\d+", marks)]))
     return out
+
+
+# Labels: for one question, each labelled sentence (normalised) -> on-topic or not.
+SentenceLabels = Mapping[str, bool]
+
+
+@dataclass
+class SentenceJudgement:
+    """An answer's sentences sorted by their labels: on-topic, off-topic, not labelled.
+
+    Unlabelled sentences are kept apart rather than counted either way: an answer that
+    changed since the labels were written must show as work to do (eval/label_sentences.py),
+    not as a precision that silently moved.
+    """
+
+    on_topic: list[str] = field(default_factory=list)
+    off_topic: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)
+
+
+def label_key(sentence: str) -> str:
+    """The form a sentence is labelled and looked up by: normalised, so a label survives
+    a re-chunking that moves line breaks or curly quotes."""
+    return normalise(sentence)
+
+
+def judge_sentences(sentences: Sequence[str], labels: SentenceLabels) -> SentenceJudgement:
+    """Sort an answer's sentences (its citations' quotes) by the question's labels."""
+    out = SentenceJudgement()
+    for sentence in sentences:
+        label = labels.get(label_key(sentence))
+        bucket = out.unlabelled if label is None else out.on_topic if label else out.off_topic
+        bucket.append(sentence)
+    return out
+
+
+def answer_precision(on_topic: int, off_topic: int) -> float | None:
+    """Share of labelled answer sentences that are on-topic; None when none is labelled.
+
+    Pooled over sentences, not averaged over questions: a seven-sentence answer with three
+    off-topic sentences says more about the choice of sentences than a one-sentence answer.
+    """
+    labelled = on_topic + off_topic
+    return on_topic / labelled if labelled else None
 
 
 @dataclass

@@ -49,6 +49,8 @@ def problems(r: QuestionResult) -> list[str]:
         out.append("answered an unanswerable question")
     if r.answerable and not r.abstained and r.missed_facts:
         out.append("key facts missed: " + ", ".join(f"`{f}`" for f in r.missed_facts))
+    for sentence in r.off_topic:
+        out.append(f"off-topic sentence: \u201c{_quote(sentence, 200)}\u201d")
     for statement in r.unsupported:
         out.append(f"unsupported citation: {statement}")
     return out
@@ -65,7 +67,8 @@ def worst(results: Sequence[QuestionResult], n: int = 10) -> list[QuestionResult
 # metric key, column header, shown as a percentage-like share (3 decimals) or seconds
 COLUMNS: list[tuple[str, str]] = [
     ("recall@1", "R@1"), ("recall@5", "R@5"), ("recall@10", "R@10"), ("mrr", "MRR"),
-    ("ndcg@10", "nDCG@10"), ("key_fact_accuracy", "KeyFacts"), ("citation_recall", "CitRec*"),
+    ("ndcg@10", "nDCG@10"), ("key_fact_accuracy", "KeyFacts"), ("answer_precision", "AnsPrec"),
+    ("answer_sentences_unlabelled", "Unlab"), ("citation_recall", "CitRec*"),
     ("citation_precision", "CitPrec*"), ("declined_when_unanswerable", "Decl:unans"),
     ("declined_when_answerable", "Decl:ans"), ("latency_p50_s", "p50 s"),
     ("latency_p95_s", "p95 s"),
@@ -110,7 +113,16 @@ def _notes(metrics: dict[str, Any]) -> list[str]:
         "R@k, MRR, nDCG@10: evidence quotes in the top 10 passages, answerable questions "
         "only. Decl:unans: declined when unanswerable (higher is better); Decl:ans: declined "
         "when answerable (lower is better). Latency: seconds per question on this machine.",
+        f"AnsPrec: answer precision, the share of answer sentences labelled on-topic "
+        f"({metrics.get('labels') or 'no label file: not measured'}), pooled over answered "
+        "answerable questions; Unlab: answer sentences with no label, left out of AnsPrec "
+        "(label them: eval/label_sentences.py).",
     ]
+
+
+def _style_intro(metrics: dict[str, Any]) -> str:
+    return (f"{metrics['primary']}, questions in plain words (style \"plain\") against the "
+            "same questions in the reports' words, and every question but the plain ones:")
 
 
 def render_terminal(metrics: dict[str, Any]) -> str:
@@ -124,6 +136,10 @@ def render_terminal(metrics: dict[str, Any]) -> str:
         lines += ["", f"{primary}, by question type:"]
         lines.append(plain_table(*metric_rows(systems[primary]["by_type"].items(),
                                               with_n=True)))
+        if systems[primary].get("by_style"):
+            lines += ["", _style_intro(metrics)]
+            lines.append(plain_table(*metric_rows(systems[primary]["by_style"].items(),
+                                                  with_n=True)))
     lines += ["", *_notes(metrics)]
     for line in metrics["failed"]:
         lines.append(f"FAIL: {line}")
@@ -156,6 +172,10 @@ def render_report(metrics: dict[str, Any], evaluation: Evaluation, chart: str | 
     if primary in systems:
         out += ["", "## By question type", "", f"`{primary}`:", "",
                 markdown_table(*metric_rows(systems[primary]["by_type"].items(), with_n=True))]
+        if systems[primary].get("by_style"):
+            out += ["", "## Plain words", "", _style_intro(metrics), "",
+                    markdown_table(*metric_rows(systems[primary]["by_style"].items(),
+                                                with_n=True))]
     if len(systems) > 1:
         types = list(systems[primary]["by_type"]) if primary in systems else []
         headers = ["type", *(f"{n} {h}" for n in systems for h in ("R@5", "KeyFacts"))]
@@ -186,13 +206,36 @@ def render_report(metrics: dict[str, Any], evaluation: Evaluation, chart: str | 
         if answered or declined:
             out.append(f"Among them, unanswerable but answered: {', '.join(answered) or 'none'};"
                        f" answerable but declined: {', '.join(declined) or 'none'}.")
+    out += off_topic_section(results, primary)
     return "\n".join(out).rstrip() + "\n"
+
+
+def off_topic_section(results: Sequence[QuestionResult], primary: str) -> list[str]:
+    """Every off-topic answer sentence, by question, and the unlabelled ones counted:
+    the list to work from when improving which sentences an answer keeps."""
+    labelled = [r for r in results if r.on_topic is not None]
+    if not labelled:
+        return []
+    out = ["", f"## Off-topic answer sentences (`{primary}`)", "",
+           "Answer sentences labelled off-topic for their question "
+           "(eval/sentence_labels.jsonl):", ""]
+    off = [r for r in labelled if r.off_topic]
+    out += [f"- {r.id} ({r.question}): \u201c{_quote(s, 300)}\u201d"
+            for r in off for s in r.off_topic] or ["- none"]
+    unlabelled = [r for r in labelled if r.unlabelled]
+    if unlabelled:
+        count = sum(len(r.unlabelled) for r in unlabelled)
+        out += ["", f"{count} answer sentences have no label, in "
+                + ", ".join(r.id for r in unlabelled)
+                + ": `python eval/label_sentences.py --list` lists them to label."]
+    return out
 
 
 # ------------------------------------------------------------------------------- files
 
 CHART_METRICS = [("recall@5", "R@5"), ("mrr", "MRR"), ("ndcg@10", "nDCG@10"),
-                 ("key_fact_accuracy", "key facts"), ("citation_precision", "cit. prec."),
+                 ("key_fact_accuracy", "key facts"), ("answer_precision", "answer prec."),
+                 ("citation_precision", "cit. prec."),
                  ("declined_when_unanswerable", "declined\nunanswerable"),
                  ("declined_when_answerable", "declined answerable\n(lower is better)")]
 

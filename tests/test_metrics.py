@@ -9,8 +9,12 @@ import pytest
 from rag.evaluation import (
     Evaluation,
     QuestionResult,
+    by_style,
     by_type,
     check_thresholds,
+    find_labels,
+    labels_for,
+    load_labels,
     load_thresholds,
     metrics_of,
     score_response,
@@ -18,11 +22,14 @@ from rag.evaluation import (
 )
 from rag.grounding import Support
 from rag.metrics import (
+    answer_precision,
     answer_statements,
     check_citations,
     citation_scores,
     evidence_ranks,
+    judge_sentences,
     key_fact_accuracy,
+    label_key,
     missed_key_facts,
     ndcg_at,
     percentile,
@@ -30,7 +37,7 @@ from rag.metrics import (
     reciprocal_rank,
 )
 from rag.records import Answer, Citation, DocumentRef, Passage
-from rag.report import problems, render_report, shortfall, worst
+from rag.report import problems, render_report, render_terminal, shortfall, worst
 from rag.systems import Response, fixed_chunks
 
 
@@ -246,3 +253,103 @@ def test_report_tables_have_one_cell_per_column_and_a_worst_section() -> None:
     assert "wrongly declined" in worst_section and "test judge" in report
     short = render_report(metrics, evaluation, worst_n=2)
     assert "Beyond these, 2 more fell short: A, C." in short
+
+
+# ----------------------------------------------------------------------- answer precision
+
+def test_judge_sentences_sorts_by_label_and_keeps_the_unlabelled_apart() -> None:
+    labels = {label_key("Return home interviews are completed for a minority."): True,
+              label_key("Plans for children who return home require improvement."): False}
+    judged = judge_sentences(["Return home interviews are completed  for a\nminority.",
+                              "Plans for children who return home require improvement.",
+                              "A sentence nobody labelled."], labels)
+    assert judged.on_topic == ["Return home interviews are completed  for a\nminority."]
+    assert judged.off_topic == ["Plans for children who return home require improvement."]
+    assert judged.unlabelled == ["A sentence nobody labelled."]
+    assert answer_precision(3, 1) == 0.75
+    assert answer_precision(0, 0) is None  # nothing labelled: not measured, not 0
+
+
+def labelled(ident: str, on: int, off: int, unlabelled: int = 0, abstained: bool = False,
+             answerable: bool = True, style: str = "", of: str = "") -> QuestionResult:
+    return QuestionResult(
+        id=ident, type="summary", answerable=answerable, abstained=abstained, key_facts=1.0,
+        on_topic=None if abstained else on, off_topic=[f"off {i}" for i in range(off)],
+        unlabelled=[f"new {i}" for i in range(unlabelled)], style=style, paraphrase_of=of)
+
+
+def test_answer_precision_is_pooled_over_answered_answerable_questions() -> None:
+    results = [labelled("a", 3, 1), labelled("b", 1, 3, unlabelled=2),
+               labelled("c", 0, 0, abstained=True),  # declined: no sentences to judge
+               labelled("d", 0, 0, answerable=False)]  # unanswerable: decline rate's business
+    m = summarise(results)
+    assert m["answer_precision"] == 0.5  # (3 + 1) / (4 + 4), not the mean of 0.75 and 0.25
+    assert m["answer_sentences_off_topic"] == 4
+    assert m["answer_sentences_unlabelled"] == 2  # counted, not scored either way
+    unmeasured = summarise(five_results())  # no labels consulted
+    assert unmeasured["answer_precision"] is None
+    assert unmeasured["answer_sentences_unlabelled"] is None
+
+
+def test_by_style_sets_plain_questions_beside_the_ones_they_reask() -> None:
+    results = [labelled("q1", 1, 1), labelled("q2", 2, 0), labelled("q3", 1, 0),
+               labelled("p1", 0, 2, style="plain", of="q1")]
+    styles = by_style(results)
+    assert list(styles) == ["plain words", "same, report's words", "all but plain"]
+    assert [m["questions"] for m in styles.values()] == [1, 1, 3]
+    assert styles["plain words"]["answer_precision"] == 0.0
+    assert styles["same, report's words"]["answer_precision"] == 0.5
+    assert by_style(results[:3]) == {}  # no plain questions: no rows
+
+
+def test_score_response_judges_the_cited_quotes_against_the_labels() -> None:
+    item = {"id": "x", "type": "figure", "answerable": True, "question": "How many?",
+            "evidence": ["rose to 70"], "key_facts": [r"\b70\b"]}
+    passage = "It rose to 70. Then it fell."
+    answer = Answer("How many?", "It rose to 70. [1] Then it fell. [2]", False,
+                    [citation(1, passage, "It rose to 70."),
+                     citation(2, passage, "Then it fell.")])
+    labels = {label_key("It rose to 70."): True, label_key("Then it fell."): False}
+    r = score_response(item, Response([passage], answer, 0.1), containment_judge, labels)
+    assert (r.on_topic, r.off_topic, r.unlabelled) == (1, ["Then it fell."], [])
+    assert "off-topic sentence: \u201cThen it fell.\u201d" in problems(r)
+    r = score_response(item, Response([passage], answer, 0.1), containment_judge)
+    assert r.on_topic is None  # without labels nothing is claimed
+
+
+def test_label_file_is_read_strictly_and_shared_with_paraphrases(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "sentence_labels.jsonl"
+    path.write_text('{"id": "q1", "source": "a.txt", "sentence": "On it.", "on_topic": true}\n'
+                    '{"id": "q1", "source": "a.txt", "sentence": "Off it.", "on_topic": false,'
+                    ' "note": "shares a word"}\n'
+                    '{"id": "p1", "source": "a.txt", "sentence": "Own.", "on_topic": true}\n')
+    labels = load_labels(path)
+    plain = labels_for({"id": "p1", "paraphrase_of": "q1"}, labels)
+    assert plain == {"on it.": True, "off it.": False, "own.": True}
+    assert labels_for({"id": "q9"}, labels) == {}
+    assert find_labels(tmp_path / "qa.jsonl") == path  # found beside the QA file
+    assert find_labels(tmp_path / "qa.jsonl", "") is None  # "" asks for none
+    assert find_labels(tmp_path / "sub" / "qa.jsonl") is None
+    with pytest.raises(ValueError, match="no such label file"):
+        find_labels(tmp_path / "qa.jsonl", str(tmp_path / "missing.jsonl"))
+    path.write_text('{"id": "q1", "sentence": "On it.", "on_topic": true}\n'
+                    '{"id": "q1", "sentence": "On  it.", "on_topic": false}\n')
+    with pytest.raises(ValueError, match=r":2: q1 labels this sentence both"):
+        load_labels(path)
+    path.write_text('{"id": "q1", "sentence": "On it.", "on_topic": "yes"}\n')
+    with pytest.raises(ValueError, match=r":1: a label needs"):
+        load_labels(path)
+
+
+def test_terminal_and_report_show_precision_the_plain_rows_and_off_topic_sentences() -> None:
+    results = [labelled("q1", 1, 1, unlabelled=1), labelled("p1", 0, 2, style="plain", of="q1")]
+    evaluation = Evaluation({"full": results}, "test judge")
+    metrics = metrics_of(evaluation, qa="qa.jsonl", labels="labels.jsonl")
+    assert metrics["labels"] == "labels.jsonl"
+    assert metrics["systems"]["full"]["overall"]["answer_precision"] == 0.25
+    terminal = render_terminal(metrics)
+    assert "AnsPrec" in terminal and "plain words" in terminal and "labels.jsonl" in terminal
+    report = render_report(metrics, evaluation)
+    assert "## Plain words" in report
+    off = report[report.index("## Off-topic answer sentences"):]
+    assert off.count("\n- ") == 3 and "1 answer sentences have no label, in q1" in off

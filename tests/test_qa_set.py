@@ -178,3 +178,45 @@ def test_special_questions_present():
     assert manchester is not None and not manchester["answerable"], (
         "Manchester question missing or marked answerable"
     )
+
+
+# ------------------------------------------------------------------ plain-words questions
+
+HOLDOUT_PATH = ROOT / "eval" / "holdout.jsonl"
+MIN_PLAIN_DEV = 20  # issue 19: at least 20 dev questions re-asked in everyday words
+STYLES = {"plain"}
+# What a plain-words question copies from the question it re-asks: the same question in
+# other words needs the same evidence and the same facts in its answer.
+COPIED = ("type", "answerable", "evidence", "key_facts")
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+@pytest.mark.parametrize("path", [QA_PATH, HOLDOUT_PATH], ids=["dev", "holdout"])
+def test_plain_questions_reask_an_answerable_question_of_the_same_set(path: Path) -> None:
+    items = read(path)
+    by_id = {item["id"]: item for item in items}
+    for item in items:
+        if "style" not in item and "paraphrase_of" not in item:
+            continue
+        ident = item["id"]
+        assert item.get("style") in STYLES, f"{ident}: style {item.get('style')!r}"
+        original = by_id.get(item.get("paraphrase_of"))
+        assert original is not None, f"{ident}: paraphrase_of names no question of {path.name}"
+        assert "paraphrase_of" not in original, f"{ident}: re-asks a re-asked question"
+        assert original["answerable"] and "history" not in item, (
+            f"{ident}: a plain question re-asks one answerable question, on its own")
+        for name in COPIED:
+            assert item[name] == original[name], f"{ident}: {name} differs from {original['id']}"
+        assert normalise(item["question"]) != normalise(original["question"]), (
+            f"{ident}: the same words as {original['id']}")
+
+
+def test_enough_plain_questions_in_the_dev_set() -> None:
+    plain = [item for item in load_items() if item.get("style") == "plain"]
+    assert len(plain) >= MIN_PLAIN_DEV, f"{len(plain)} plain questions, want {MIN_PLAIN_DEV}+"
+    assert len({item["paraphrase_of"] for item in plain}) == len(plain), (
+        "each plain question re-asks a different question")
