@@ -237,6 +237,31 @@ def test_thresholds_from_file_and_the_messages_of_a_miss(tmp_path) -> None:  # n
         "declined_when_unanswerable not measured (no questions of that kind) (--min-decline)"]
 
 
+def test_thresholds_on_one_styles_row_guard_it_alone(tmp_path) -> None:  # noqa: ANN001
+    """The plain-words questions are guarded apart from the rest, so adding hard
+    questions does not force the floor of the others down."""
+    path = tmp_path / "t.json"
+    path.write_text('{"min-decline": 0.5, "by_style": {"all but plain": {"min-recall5": 0.9},'
+                    ' "plain words": {"min-key-facts": 0.2}}}')
+    assert load_thresholds(path) == {"min_decline": 0.5, "all but plain/min_recall5": 0.9,
+                                     "plain words/min_key_facts": 0.2}
+    path.write_text('{"by_style": {"plainish": {"min-recall5": 0.9}}}')
+    with pytest.raises(ValueError, match="by_style 'plainish' must be one of"):
+        load_thresholds(path)
+    overall = summarise(five_results())
+    styles = {"all but plain": {**overall, "recall@5": 0.95},
+              "plain words": {**overall, "key_fact_accuracy": 0.1}}
+    thresholds = {"all but plain/min_recall5": 0.9, "plain words/min_key_facts": 0.2}
+    assert check_thresholds(overall, thresholds, styles) == [
+        "plain words: key_fact_accuracy 0.1000 is below the threshold 0.2 "
+        "(by_style 'plain words' min_key_facts)"]
+    assert check_thresholds(overall, thresholds, {}) == [
+        "all but plain: recall@5 not measured (no questions of that kind) "
+        "(by_style 'all but plain' min_recall5)",
+        "plain words: key_fact_accuracy not measured (no questions of that kind) "
+        "(by_style 'plain words' min_key_facts)"]
+
+
 def test_report_tables_have_one_cell_per_column_and_a_worst_section() -> None:
     evaluation = Evaluation({"full": five_results(), "naive": five_results()}, "test judge",
                             {"full": "the product", "naive": "the floor"})
