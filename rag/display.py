@@ -158,21 +158,22 @@ def _block_pieces(blocks: Sequence[Block]) -> list[str]:
     """Markdown of an answer's blocks, one piece per cited sentence.
 
     A list's heading is a paragraph of its own and its items a tight list ("- " lines
-    after a blank line), so each item is an ``li``; every quote and lead-in is escaped,
-    so a quote starting "- " or "1." or holding "*" stays text inside its item.
+    after a blank line), so each item is an ``li``; lead-ins are in italics. Every quote
+    and lead-in is escaped, so a quote starting "- " or "1." or holding "*" stays text
+    inside its item.
     """
     pieces: list[str] = []
     buffer = ""
     for b, block in enumerate(blocks):
         buffer += "\n\n" if b else ""
         if block.heading:
-            buffer += escape_inline(block.heading) + ("\n\n" if block.bulleted else " ")
+            buffer += _lead(block.heading) + ("\n\n" if block.bulleted else " ")
         for i, line in enumerate(block.lines):
             buffer += "- " if block.bulleted else ""
             if i and not block.bulleted:
                 buffer += " "
             if line.lead:
-                buffer += escape_inline(line.lead) + " "
+                buffer += _lead(line.lead) + " "
             for j, c in enumerate(line.citations):
                 pieces.append(f"{buffer}{' ' if j else ''}{escape_inline(c.quote)} "
                               f"**{_escape(f'[{c.n}]')}**")
@@ -182,6 +183,13 @@ def _block_pieces(blocks: Sequence[Block]) -> list[str]:
     if buffer.strip():
         pieces.append(buffer)
     return pieces
+
+
+def _lead(text: str) -> str:
+    """A lead-in in italics: the program's words naming a document, set apart from the
+    quoted ones, so the eye finds where each document starts. Escaped inside, and it
+    always starts with a letter and ends with ":", so the emphasis opens and closes."""
+    return f"*{escape_inline(text)}*"
 
 
 def answer_markdown(answer: Answer | str) -> str:

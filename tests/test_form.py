@@ -5,6 +5,8 @@ parser like the page's) and the metrics' reading of the text all come from one f
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 
 from rag.answering import NOT_COVERED, with_judgements
@@ -97,8 +99,10 @@ def test_the_page_shows_the_lists_as_list_items_and_the_quotes_as_text() -> None
     markdown = answer_markdown(answer)
     rendered = html(markdown)
     assert rendered.count("<li>") == 2 and rendered.count("<ul>") == 1
-    assert "<ol" not in rendered and "<em>" not in rendered and "<a " not in rendered
-    assert "<h1" not in rendered
+    assert "<ol" not in rendered and "<a " not in rendered and "<h1" not in rendered
+    # Only the lead-ins are emphasised (the program's words): none of the quote's "*".
+    assert re.findall(r"<em>(.*?)</em>", rendered) == [
+        short_lead_in(REPORT), lead_in(REPORT)]
     assert "- 1. *Plans* are weak # [x](javascript:alert(1)) <strong>[2]</strong>" in rendered
     assert "<li>1. Managers check them. <strong>[3]</strong></li>" in rendered
     # The direct sentence is a paragraph before the heading and the list.
@@ -112,7 +116,7 @@ def test_answer_pieces_stream_one_sentence_at_a_time_and_join_to_the_whole() -> 
     assert len(pieces) == len(CITATIONS)
     assert all(p.endswith("\\]**") for p in pieces)
     assert "".join(pieces) == answer_markdown(answer)
-    assert pieces[1].startswith("\n\nThe Birmingham inspection report")
+    assert pieces[1].startswith("\n\n*The Birmingham inspection report")
     assert "\n\n- Return home interviews are rare" in pieces[1]
     assert pieces[2] == " Of these\\, two thirds take over 72 hours\\. **\\[2\\]**"
     assert pieces[3].startswith("\n- Plans are weak")
