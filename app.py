@@ -351,9 +351,9 @@ def show_answer(turn: Turn, titles: dict[str, str], stream: bool = False) -> Non
     if answer.abstained:
         st.info(escape_inline(answer.answer), icon=":material/search_off:")
     elif stream:
-        st.write_stream(slowly(display.answer_pieces(answer.answer)))
+        st.write_stream(slowly(display.answer_pieces(answer)))
     else:
-        st.markdown(display.answer_markdown(answer.answer))
+        st.markdown(display.answer_markdown(answer))
     if answer.notice:
         st.warning(escape_inline(answer.notice))
     refs = display.sources_for(answer)

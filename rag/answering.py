@@ -12,14 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
 from rag.config import Settings, load_settings
 from rag.figures import gives_figure
+from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
 from rag.query import Query, understand
-from rag.records import Answer, Citation, Filters, Passage
+from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
 from rag.words import same_words, sentence_words, split_sentences
@@ -46,15 +48,6 @@ def too_long(question: str, limit: int) -> Answer:
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
-
-
-def lead_in(passage: Passage) -> str:
-    """How a group of sentences is introduced: "The Birmingham inspection report “…”
-    (2016) says:". It names the council, so in a library of many councils nobody reads
-    another council's finding as their own."""
-    doc = passage.doc
-    whose = f"{doc.council} " if doc.council else ""
-    return f"The {whose}{doc.kind} \u201c{doc.title}\u201d ({doc.date or 'undated'}) says:"
 
 
 # ------------------------------------------------------------------------------ answer
@@ -147,6 +140,7 @@ class Assistant:
             chosen.append(i)
             seen.append(words)
 
+        top = chosen[0]  # the most direct: it opens the answer
         chosen = self._with_continuations(chosen, candidates)
         if query.figure and not any(gives_figure(p.text[s:e], query.figure)
                                     for p, s, e in (candidates[i] for i in chosen)):
@@ -160,19 +154,23 @@ class Assistant:
                                    candidates[i][0].doc.date or "9999",
                                    candidates[i][0].doc.doc_id, candidates[i][0].chunk_id,
                                    candidates[i][1]))
-        citations: list[Citation] = []
-        groups: list[str] = []
-        current_doc = None
-        for n, i in enumerate(chosen, start=1):
-            passage, s, e = candidates[i]
-            quote = passage.text[s:e]
-            citations.append(Citation(n=n, passage=passage, quote=quote))
-            if passage.doc.doc_id != current_doc:
-                groups.append(lead_in(passage))
-                current_doc = passage.doc.doc_id
-            groups[-1] += f" {quote} [{n}]"
-        return Answer(query.asked, "\n\n".join(groups), False, citations, passages[:3],
-                      searched_for=query.text)
+        citations = [Citation(n=n, passage=candidates[i][0],
+                              quote=candidates[i][0].text[candidates[i][1]:candidates[i][2]])
+                     for n, i in enumerate(chosen, start=1)]
+        blocks = arrange(citations, direct=chosen.index(top) + 1,
+                         follows=self._follows(chosen, candidates), comparison=query.over_time)
+        return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
+                      searched_for=query.text, blocks=blocks)
+
+    @staticmethod
+    def _follows(chosen: list[int], candidates: list[tuple[Passage, int, int]],
+                 ) -> dict[int, int]:
+        """[n] -> the [n] it continues: a chosen sentence that refers back ("Of these, ...")
+        right after its chosen predecessor in the same passage. ``chosen`` in answer order.
+        """
+        return {n + 1: n for n, (i, j) in enumerate(pairwise(chosen), start=1)
+                if j == i + 1 and candidates[j][0] is candidates[i][0]
+                and _REFERS_BACK.match(candidates[j][0].text[candidates[j][1]:])}
 
     def _with_continuations(self, chosen: list[int],
                             candidates: list[tuple[Passage, int, int]]) -> list[int]:
@@ -251,22 +249,18 @@ class Assistant:
         return 0.7 * cosine + 0.3 * coverage
 
 
-_MARK = re.compile(r"\[(\d+)\]")
-
-
 def with_judgements(rows: list[Citation], extractive: Answer, only_rows: bool = False) -> Answer:
     """The judgement each report states first, one line per report, then the answer's
     own sentences renumbered after them (none for a decline, nor for a list of councils
     or a judgement's history: there the rows are the answer)."""
-    lines = [f"{lead_in(c.passage)} {' '.join(c.quote.split())} [{c.n}]" for c in rows]
+    blocks = [Block([Line([c], lead_in(c.doc))]) for c in rows]
     citations = list(rows)
-    text = "\n\n".join(lines)
     if not (extractive.abstained or only_rows):
         shift = len(rows)
         citations += [replace(c, n=c.n + shift) for c in extractive.citations]
-        text += "\n\n" + _MARK.sub(lambda m: f"[{int(m[1]) + shift}]", extractive.answer)
-    return replace(extractive, answer=text, abstained=False, citations=citations,
-                   notice=None)
+        blocks += renumbered(extractive.blocks, shift)
+    return replace(extractive, answer=plain_text(blocks), abstained=False, citations=citations,
+                   notice=None, blocks=blocks)
 
 
 @lru_cache(maxsize=1)

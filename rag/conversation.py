@@ -50,7 +50,7 @@ def to_markdown(turns: Sequence[Turn], exported_at: dt.datetime | None = None,
         scope = describe_filters(turn.filters, titles)
         if scope:
             lines += [f"*Searched only in {escape_inline(scope)}*", ""]
-        lines += [answer_markdown(a.answer), ""]
+        lines += [answer_markdown(a), ""]
         if a.notice:
             lines += [f"> **Note:** {escape_inline(a.notice)}", ""]
         refs = sources_for(a)

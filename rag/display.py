@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rag import store
 from rag.ofsted import council_key
-from rag.records import Answer, DocumentRef, Filters, Passage
+from rag.records import Answer, Block, DocumentRef, Filters, Passage
 
 # Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped,
 # and an escaped one is always literal text, never syntax.
@@ -123,14 +123,20 @@ _GLUED_BEFORE = re.compile(r"(?<=\S)(\[\d+\])")
 _GLUED_AFTER = re.compile(r"(\[\d+\])(?=\w)")
 
 
-def answer_pieces(answer_text: str) -> list[str]:
+def answer_pieces(answer: Answer | str) -> list[str]:
     """The answer as Markdown, cut after each citation marker for progressive display.
 
     Joined, the pieces are the whole answer: sentences escaped, markers in bold so
-    ``[n]`` stands out and matches the numbered sources below.
+    ``[n]`` stands out and matches the numbered sources below. An extractive answer is
+    written from its form (``Answer.blocks``, rag.form): its lists are Markdown lists we
+    make, never text read as one. Anything else (a generated answer, a bare string) is
+    written from its text, paragraph by paragraph.
     """
+    if isinstance(answer, Answer) and answer.blocks:
+        return _block_pieces(answer.blocks)
+    text = answer.answer if isinstance(answer, Answer) else answer
     pieces: list[str] = []
-    for paragraph in _BLANK_LINES.split(answer_text.strip()):
+    for paragraph in _BLANK_LINES.split(text.strip()):
         flat = " ".join(paragraph.split())
         # Bold needs space around it to open and close: "x[1]y" becomes "x [1] y".
         flat = _GLUED_AFTER.sub(r"\1 ", _GLUED_BEFORE.sub(r" \1", flat))
@@ -148,8 +154,46 @@ def answer_pieces(answer_text: str) -> list[str]:
     return pieces
 
 
-def answer_markdown(answer_text: str) -> str:
-    return "".join(answer_pieces(answer_text))
+def _block_pieces(blocks: Sequence[Block]) -> list[str]:
+    """Markdown of an answer's blocks, one piece per cited sentence.
+
+    A list's heading is a paragraph of its own and its items a tight list ("- " lines
+    after a blank line), so each item is an ``li``; lead-ins are in italics. Every quote
+    and lead-in is escaped, so a quote starting "- " or "1." or holding "*" stays text
+    inside its item.
+    """
+    pieces: list[str] = []
+    buffer = ""
+    for b, block in enumerate(blocks):
+        buffer += "\n\n" if b else ""
+        if block.heading:
+            buffer += _lead(block.heading) + ("\n\n" if block.bulleted else " ")
+        for i, line in enumerate(block.lines):
+            buffer += "- " if block.bulleted else ""
+            if i and not block.bulleted:
+                buffer += " "
+            if line.lead:
+                buffer += _lead(line.lead) + " "
+            for j, c in enumerate(line.citations):
+                pieces.append(f"{buffer}{' ' if j else ''}{escape_inline(c.quote)} "
+                              f"**{_escape(f'[{c.n}]')}**")
+                buffer = ""
+            if block.bulleted and i + 1 < len(block.lines):
+                buffer += "\n"
+    if buffer.strip():
+        pieces.append(buffer)
+    return pieces
+
+
+def _lead(text: str) -> str:
+    """A lead-in in italics: the program's words naming a document, set apart from the
+    quoted ones, so the eye finds where each document starts. Escaped inside, and it
+    always starts with a letter and ends with ":", so the emphasis opens and closes."""
+    return f"*{escape_inline(text)}*"
+
+
+def answer_markdown(answer: Answer | str) -> str:
+    return "".join(answer_pieces(answer))
 
 
 # ------------------------------------------------------------------------------ sources

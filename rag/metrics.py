@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from rag.form import BULLET
 from rag.grounding import Judge
 from rag.records import Citation
 from rag.words import normalise
@@ -79,11 +80,15 @@ def key_fact_accuracy(answer: str, key_facts: Sequence[str]) -> float:
 
 
 def answer_statements(answer: str) -> list[tuple[str, list[int]]]:
-    """Split a marked answer into (sentence, [citation numbers]); lead-ins are dropped."""
+    """Split a marked answer into (sentence, [citation numbers]); lead-ins are dropped.
+
+    Read line by line: a list's heading (a lead-in alone) gives nothing, and an item's
+    bullet (rag.form.BULLET, written by the program) is not part of its sentence.
+    """
     out = []
-    for block in answer.split("\n\n"):
-        block = _LEAD_IN.sub("", block.strip())
-        parts = _MARKERS.split(block)
+    for line in answer.splitlines():
+        line = _LEAD_IN.sub("", line.strip().removeprefix(BULLET))
+        parts = _MARKERS.split(line)
         for text, marks in zip(parts[0::2], [*parts[1::2], ""], strict=False):
             if text.strip():
                 out.append((text.strip(), [int(n) for n in re.findall(r"\d+", marks)]))

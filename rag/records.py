@@ -111,6 +111,27 @@ class Citation:
 
 
 @dataclass
+class Line:
+    """Sentences shown together, each followed by its [n]: a sentence with those that
+    continue it ("Of these, two thirds..."), or one document's sentences in a comparison.
+    ``lead`` names their document when no heading above does ("" when one does)."""
+
+    citations: list[Citation]
+    lead: str = ""
+
+
+@dataclass
+class Block:
+    """One part of an answer's form (rag.form): a paragraph of its lines run together, or
+    its lines as bullets under an optional heading. Only the program writes the structure;
+    the quotes inside are text, so a renderer escapes them."""
+
+    lines: list[Line]
+    heading: str = ""
+    bulleted: bool = False
+
+
+@dataclass
 class Answer:
     question: str
     answer: str
@@ -119,6 +140,9 @@ class Answer:
     closest: list[Passage] = field(default_factory=list)  # shown when abstaining
     searched_for: str = ""  # the question as understood, with context from history
     notice: str | None = None  # e.g. the generator failed and this is the fallback
+    # The extractive answer's form; ``answer`` is its plain text (rag.form.plain_text).
+    # Empty for a decline and a generated answer, which are shown from ``answer`` alone.
+    blocks: list[Block] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rag import store
 from rag.answering import Assistant
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.form import lead_in
 from rag.retrieval import Retriever
 from rag.words import split_sentences
 
@@ -114,3 +117,42 @@ def test_a_question_over_the_length_limit_gets_a_message_and_costs_no_work(
     assert counting.calls == []  # nothing embedded, nothing searched
     at_limit = assistant.answer(QUESTION.ljust(limit), history=[pasted])
     assert not at_limit.abstained and at_limit.citations
+
+
+def test_a_real_answer_opens_with_the_direct_sentence_then_lists_by_document(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19's form on the real corpus: the best sentence (with the one continuing it)
+    first, then each document's other findings as bullets under its lead-in."""
+    result = Assistant(built_index, Retriever(built_index, embedder=embedder)).answer(QUESTION)
+    direct, *lists = result.answer.split("\n\n")
+    assert "\n" not in direct and direct.startswith("The Birmingham inspection report (2016) "
+                                                    "says: Return home interviews")
+    # "Of these, two thirds take over 72 hours" stays with the sentence it continues.
+    assert "two thirds take over 72 hours" in direct
+    assert lists, result.answer
+    shown: list[int] = [int(n) for n in re.findall(r"\[(\d+)\]", direct)]
+    for block in lists:
+        heading, *items = block.split("\n")
+        assert items and all(item.startswith("- ") for item in items), block
+        numbers = [int(n) for item in items for n in re.findall(r"\[(\d+)\]", item)]
+        docs = {result.citations[n - 1].doc for n in numbers}
+        assert len(docs) == 1 and heading == lead_in(docs.pop()), block
+        shown += numbers
+    assert sorted(shown) == [c.n for c in result.citations]  # each sentence once
+
+
+def test_a_real_comparison_is_one_line_per_document_oldest_first(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    result = Assistant(built_index, Retriever(built_index, embedder=embedder)).answer(
+        "How did thresholds change between the 2016 inspection and the 2017 visit?")
+    lines = result.answer.split("\n")
+    assert len(lines) >= 2 and all(line.startswith("- The Birmingham ") for line in lines)
+    dates = []
+    for line in lines:
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
+        docs = {result.citations[n - 1].doc for n in numbers}
+        assert len(docs) == 1, line
+        dates.append(docs.pop().date)
+    assert dates == sorted(dates) and dates[0].startswith("2016") and dates[-1] >= "2017"

@@ -242,6 +242,9 @@ def test_ask_plain_text_prints_the_answer_and_its_sources(index_copy: Settings) 
     assert re.search(r"\[1\]", answer), answer
     assert re.search(r"^\s*\[1\] .+", sources, re.M), sources
     assert "return home interview" in answer.lower()
+    # The readable form (issue 19): the direct answer, then a document's list.
+    direct, heading = answer.strip().split("\n\n")[:2]
+    assert "\n" not in direct and heading.split("\n")[1].startswith("- "), answer
 
 
 # ----------------------------------------------------------------------------- index

@@ -83,3 +83,23 @@ def test_a_file_name_cannot_carry_markup_into_the_export() -> None:
     markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py not installed")
     html = markdown_it.MarkdownIt("commonmark").render(text)
     assert "<img" not in html and "<script" not in html
+
+
+def test_export_shows_the_answer_in_its_readable_form() -> None:
+    from rag.form import arrange, plain_text
+
+    letter = DocumentRef("2017.txt", "Visit", "2017.txt", "2017", "monitoring letter")
+    citations = [cited(1, "RHIs are rare."), cited(2, "Most are late."),
+                 Citation(3, Passage(chunk_id=3, doc=letter, page=None, paragraph=None,
+                                     section=None, text="- Caseloads fell."),
+                          "- Caseloads fell.")]
+    blocks = arrange(citations, direct=2)
+    answer = Answer("RHIs?", plain_text(blocks), False, citations, blocks=blocks)
+    text = to_markdown([Turn("RHIs?", answer)], WHEN)
+    body = text.split("## 1. RHIs\\?\n\n")[1].split("\n\n**Sources**")[0]
+    assert body == (
+        "*The inspection report \\(2016\\) says\\:* Most are late\\. **\\[2\\]**\n\n"
+        "*The inspection report “Children’s services” \\(2016\\) says\\:*\n\n"
+        "- RHIs are rare\\. **\\[1\\]**\n\n"
+        "*The monitoring letter “Visit” \\(2017\\) says\\:*\n\n"
+        "- \\- Caseloads fell\\. **\\[3\\]**")

@@ -13,6 +13,7 @@ built index, plus one hostile document indexed into it), a real server and brows
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -381,3 +382,66 @@ def test_a_judgement_question_is_answered_with_a_cited_row(page) -> None:  # noq
     assert "inadequate" in body.split("[1]")[0].lower(), body
     assert any("[1]" in h for h in source_headings(answer)), source_headings(answer)
     shot(page, "9-judgement")
+
+
+PHONE = {"width": 390, "height": 844}  # a phone held upright
+
+
+@pytest.mark.parametrize("viewport", [VIEWPORT, PHONE], ids=["laptop", "phone"])
+def test_an_answer_reads_as_the_direct_sentence_then_lists(
+    browser, server: str, viewport: dict[str, int],  # noqa: ANN001
+) -> None:
+    """Issue 19: the direct answer first, then the findings as list items by document; a
+    comparison one list item per document. Nothing scrolls sideways on a phone."""
+    context = browser.new_context(viewport=viewport)
+    pg = context.new_page()
+    pg.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        pg.goto(server)
+        pg.get_by_placeholder("Ask about the inspection reports").wait_for(
+            timeout=ANSWER_TIMEOUT_MS)
+        name = f"form-{viewport['width']}"
+        answer = ask(pg, "What did inspectors say about return home interviews?")
+        body = answer.locator('[data-testid="stMarkdownContainer"]').first
+        items = body.locator("li")
+        assert items.count() >= 2, body.inner_html()
+        first = body.locator(":scope > p").first.inner_text()  # before any list
+        assert "Return home interviews" in first and re.search(r"\[\d+\]", first), first
+        assert all("[" in t for t in items.all_inner_texts())  # each item cites
+        # A list's items are one document's: the heading just above names it.
+        assert body.locator("p + ul").count() >= 1
+        fits(pg, name)
+        shot_at(pg, answer, f"{name}-1-answer")
+
+        change = ask(pg, "How did thresholds change between the 2016 inspection and the "
+                         "2017 visit?")
+        rows = change.locator('[data-testid="stMarkdownContainer"]').first.locator("li")
+        texts = rows.all_inner_texts()
+        assert len(texts) == 2, texts
+        assert "(2016)" in texts[0] and "(2017-10-19)" in texts[1], texts
+        fits(pg, name)
+        shot_at(pg, change, f"{name}-2-comparison")
+    finally:
+        context.close()
+
+
+def fits(page, name: str) -> None:  # noqa: ANN001
+    """Nothing on the page is wider than the window: no sideways scrolling."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{name}: page {width[0]} px wide in a {width[1]} px window"
+
+
+def shot_at(page, element, name: str) -> None:  # noqa: ANN001
+    """A screenshot of the window scrolled to the top of ``element``, as a person reading
+    it from its start sees it, under test-artifacts/."""
+    page.wait_for_timeout(500)  # the chat's own scroll to its newest message comes first
+    element.evaluate("""e => {
+        e.scrollIntoView({block: 'start'});
+        for (let p = e.parentElement; p; p = p.parentElement) {  // clear the page header
+            if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)
+                && p.scrollHeight > p.clientHeight) { p.scrollTop -= 64; break; }
+        }
+    }""")
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"))

@@ -86,17 +86,31 @@ def test_a_sentence_that_refers_back_comes_with_the_one_it_continues() -> None:
     assert quotes.index(first) + 1 == quotes.index(continued)
 
 
-def test_sentences_are_grouped_by_document_oldest_first_each_with_a_lead_in() -> None:
+def test_the_direct_finding_comes_first_then_the_rest_by_document_oldest_first() -> None:
     answer = assistant().extractive(
         understand("What did inspectors say about return home interviews?"), PASSAGES)
-    groups = answer.answer.split("\n\n")
-    assert len(groups) == 2
-    assert groups[0].startswith("The inspection report \u201cInspection of children's "
-                                "services\u201d (2016-07-01) says:")
-    assert groups[1].startswith("The monitoring letter \u201cMonitoring visit letter\u201d "
-                                "(2017-10-19) says:")
+    direct, rest = answer.answer.split("\n\n")
+    # The best sentence, with the one continuing it, under a short lead-in naming its
+    # document; then the other findings as a list under their document's lead-in.
+    assert direct == ("The inspection report (2016-07-01) says: Return home interviews are "
+                      "completed for a minority of children who go missing. [1] Of those "
+                      "completed, two thirds take over 72 hours. [2]")
+    assert rest == ("The monitoring letter \u201cMonitoring visit letter\u201d (2017-10-19) "
+                    "says:\n- Managers now check the quality of return home interviews every "
+                    "week. [3]")
     dates = [c.doc.date for c in answer.citations]
     assert dates == sorted(dates)
+
+
+def test_a_question_about_change_is_one_line_per_document_oldest_first() -> None:
+    answer = assistant().extractive(
+        understand("How have return home interviews changed since 2016?"), PASSAGES)
+    lines = answer.answer.split("\n")
+    assert len(lines) == 2 and all(line.startswith("- The ") for line in lines), lines
+    assert lines[0].startswith("- The inspection report \u201cInspection of children's "
+                               "services\u201d (2016-07-01) says: Return home interviews")
+    assert lines[1].startswith("- The monitoring letter \u201cMonitoring visit letter\u201d "
+                               "(2017-10-19) says: Managers now check")
 
 
 def test_a_question_asking_for_a_number_no_sentence_gives_is_declined() -> None:

@@ -14,9 +14,9 @@ PACKAGE = ROOT / "rag"
 ORDER = [
     "records", "words", "ofsted", "config", "figures", "glossary", "embedding", "reranking",
     "webpage", "cleaning", "pdf", "documents", "loading", "chunking", "store", "query", "scope",
-    "retrieval", "judgements", "grounding", "generation", "answering", "indexing", "uploads",
-    "access", "provenance", "editing", "display", "conversation", "feedback", "metrics",
-    "systems", "evaluation", "report", "cli",
+    "retrieval", "judgements", "grounding", "generation", "form", "answering", "indexing",
+    "uploads", "access", "provenance", "editing", "display", "conversation", "feedback",
+    "metrics", "systems", "evaluation", "report", "cli",
 ]
 SQL = re.compile(r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|DELETE\s+FROM|CREATE\s+(?:TABLE|INDEX|"
                  r"VIRTUAL|TRIGGER)|UPDATE\s+\w+\s+SET|PRAGMA)\b", re.I | re.S)
