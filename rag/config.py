@@ -82,6 +82,14 @@ class Settings:
     # Hybrid ranks the dense side by each candidate's best sentence, not its chunk vector
     # (eval/ablation.py: recall@5 0.904 vs 0.808 on eval/qa.jsonl).
     rank_by_sentence: bool = True
+    # A third ranked list beside dense and BM25: chunks holding, as a phrase, a pair of
+    # adjacent content words of the question found in at most this share of all chunks
+    # ("considerable strength", "practice framework"; not "looked after"). 0 = off.
+    # Small library (eval/library): recall@5 0.883 -> 0.911, MRR 0.627 -> 0.670, key
+    # facts 0.855 -> 0.883; eval/qa.jsonl MRR 0.814 -> 0.823 (recall, key facts the
+    # same); held-out unchanged. Shares 0.01 and 0.02 gave MRR 0.656 and 0.677 on the
+    # library but cost dev MRR (0.723, 0.725 over all 121 questions, against 0.732).
+    phrase_max_share: float = 0.005
     mmr_lambda: float = 0.9  # eval/ablation.py: 0.75 cost recall@5 (0.894 vs 0.904)
 
     # Vector index: "flat" (exact), "hnsw" (approximate) or "auto" (flat below

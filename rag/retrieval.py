@@ -1,10 +1,11 @@
 """Find the passages that answer a question: dense + BM25, fused, diversified, filtered.
 
 Dense search catches paraphrase ("kids who go missing"); BM25 catches the exact words,
-figures and names that embeddings blur. Reciprocal rank fusion combines them without
-having to calibrate two score scales. MMR then stops the report's summary, findings and
-recommendations, which repeat each other, from filling every slot. Which documents to
-search comes from rag.scope; what to search for from the ``Query``.
+figures and names that embeddings blur, and a third list the question's rare phrases
+("considerable strength") that a bag of words cannot see. Reciprocal rank fusion
+combines them without having to calibrate score scales. MMR then stops the report's
+summary, findings and recommendations, which repeat each other, from filling every slot.
+Which documents to search comes from rag.scope; what to search for from the ``Query``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rag.records import Filters, Passage
 from rag.reranking import Reranker, rerank
 from rag.scope import scopes
 from rag.store import IndexReader
+from rag.words import word_pairs
 
 MODES = ("hybrid", "dense", "bm25")
 JUDGED_OPENING_CHUNKS = 2  # of each report in scope, for a question about its judgement
@@ -199,10 +201,15 @@ class Retriever:
         dense = self.dense(vector, n, allowed) if mode != "bm25" else []
         sparse = self.reader.bm25(text, n, filters) if mode != "dense" else []
         rankings = {"dense": [i for i, _ in dense], "bm25": [i for i, _ in sparse]}
+        if mode == "hybrid" and self.settings.phrase_max_share > 0:
+            pairs = self.reader.rare_pairs(word_pairs(text), self.settings.phrase_max_share)
+            if pairs:
+                rankings["phrases"] = [i for i, _ in self.reader.phrases(pairs, n, filters)]
         if mode == "hybrid" and self.settings.rank_by_sentence:
             rankings["dense"] = self.by_best_sentence(rankings["dense"] + rankings["bm25"],
                                                       vector)
-        weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
+        weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight,
+                   "phrases": self.settings.bm25_weight}
         fused = rrf(rankings, weights, self.settings.rrf_k)
         return sorted(fused, key=lambda c: -fused[c]), fused, rankings
 

@@ -638,6 +638,8 @@ class IndexReader:
         self._glossary: list[tuple[str, str]] = []
         self._allowed: dict[Filters, np.ndarray] = {}
         self._spelled: dict[str, str | None] = {}
+        self._pairs: dict[tuple[str, int], int] = {}  # rare_pairs' counts, this generation
+        self._chunks = 0
         self._councils: dict[str, str] = {}
         self._lock = threading.Lock()
         self._retired: sqlite3.Connection | None = None  # the file switched away from
@@ -713,7 +715,8 @@ class IndexReader:
         self.faiss, self.generation, self.dead = index, gen, dead
         self._glossary = [(r[0], r[1]) for r in self.conn.execute(
             "SELECT short, min(long) FROM glossary GROUP BY short")]
-        self._allowed, self._spelled = {}, {}
+        self._allowed, self._spelled, self._pairs = {}, {}, {}
+        self._chunks = len(chunk_ids)
         self._councils = {r[0]: r[1] for r in self.conn.execute(
             "SELECT council_key, min(council) FROM documents WHERE council_key IS NOT NULL"
             " GROUP BY council_key")}
@@ -818,9 +821,11 @@ class IndexReader:
             self._allowed[filters] = ids
         return self._allowed[filters]
 
-    def bm25(self, text: str, n: int, filters: Filters) -> list[tuple[int, float]]:
-        """The n best chunks for the text's words by BM25, best first, with their scores."""
-        query = fts_query(text)
+    def bm25(self, text: str, n: int, filters: Filters,
+             raw: bool = False) -> list[tuple[int, float]]:
+        """The n best chunks for the text's words by BM25, best first, with their scores.
+        ``raw``: the text is already an FTS5 expression built here (``phrases``)."""
+        query = text if raw else fts_query(text)
         if not query:
             return []
         if filters.is_empty():  # no join needed: FTS5 alone is twice as fast at 100k chunks
@@ -836,6 +841,31 @@ class IndexReader:
             [query, *args, n],
         )
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def rare_pairs(self, pairs: Sequence[str], share: float) -> list[str]:
+        """The word pairs found as phrases in at most ``share`` of all chunks, and in one
+        at least: a rare phrase names the thing asked about ("considerable strength"); a
+        common one ("looked after") only adds a vote for every passage. Counted once per
+        pair, share and generation, and only as far as the limit: a common phrase's
+        thousands of chunks are not all visited."""
+        limit = int(share * max(1, self._chunks))
+        kept = []
+        for pair in pairs:
+            count = self._pairs.get((pair, limit))
+            if count is None:
+                count = self._pairs[(pair, limit)] = self.conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ?"
+                    " LIMIT ?)", (f'"{pair}"', limit + 1)).fetchone()[0]
+            if 0 < count <= limit:
+                kept.append(pair)
+        return kept
+
+    def phrases(self, pairs: Sequence[str], n: int,
+                filters: Filters) -> list[tuple[int, float]]:
+        """The n best chunks holding any of the word pairs as a phrase, by BM25."""
+        if not pairs:
+            return []
+        return self.bm25(" OR ".join(f'"{p}"' for p in pairs), n, filters, raw=True)
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(ids))

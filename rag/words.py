@@ -102,6 +102,22 @@ def content_words(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
+def word_pairs(text: str) -> list[str]:
+    """Pairs of adjacent content words, in order ("considerable strength" in "which team
+    did the inspection describe as a considerable strength?"): the phrases BM25's bag of
+    words cannot see. Numbers are left out; a year or a count is not a phrase."""
+    pairs: dict[str, None] = {}
+    for clause in _CLAUSE_BREAK.split(text.lower()):  # "orders, special" is no phrase
+        tokens = TOKEN.findall(clause)
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            if a not in STOPWORDS and b not in STOPWORDS and not (a.isdigit() or b.isdigit()):
+                pairs.setdefault(f"{a} {b}")
+    return list(pairs)
+
+
+_CLAUSE_BREAK = re.compile(r"[.,;:!?()\[\]“”\"]")
+
+
 def sentence_words(text: str) -> set[str]:
     """Content words as sentence scoring sees them: "inspectors" and "report" count."""
     return {w for w in words(text) if w not in FUNCTION_WORDS and len(w) > 2}

@@ -3,6 +3,8 @@ and the out-of-scope checks behind honest abstention. Real model and index."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ from rag.query import Query, contextualise, topic_of, understand
 from rag.records import Filters
 from rag.retrieval import Retriever, interleave, mmr, rrf
 from rag.store import fts_query
-from rag.words import STOPWORDS
+from rag.words import STOPWORDS, word_pairs
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
@@ -176,6 +178,31 @@ def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retr
     target = next(i for i in dense if "not routinely offered" in texts[i])
     assert by_sentence.index(target) < dense.index(target)
     assert by_sentence.index(target) < 3
+
+
+def test_word_pairs_are_adjacent_content_words_without_numbers() -> None:
+    assert word_pairs("Which team did the 2022 inspection describe as a considerable "
+                      "strength?") == ["inspection describe", "considerable strength"]
+    assert word_pairs("special guardianship orders, special guardianship") == [
+        "special guardianship", "guardianship orders"]
+
+
+def test_a_rare_phrase_of_the_question_lifts_the_passage_that_states_it(
+        retriever: Retriever, built_index: Settings) -> None:
+    """BM25 scores words one by one. A third ranked list of the question's rare phrases
+    ("became subject": one chunk of the 239) puts the passage holding the phrase first;
+    a common phrase ("looked after", 34 chunks) is no vote at all."""
+    query = ask(retriever, "How many children became subject to SGOs in the year before "
+                           "the 2016 inspection?")
+    evidence = "15 children became subject of special guardianship orders"
+    reader = retriever.reader
+    assert reader.rare_pairs(["became subject", "looked after", "never written"], 0.005) == [
+        "became subject"]
+    first = retriever.search(query, k=5)[0]
+    assert evidence in first.text
+    plain = Retriever(replace(built_index, phrase_max_share=0.0),
+                      embedder=retriever.embedder, reader=reader)
+    assert evidence not in plain.search(query, k=5)[0].text
 
 
 def test_a_visit_named_by_its_place_in_the_series_narrows_the_search_to_it(
