@@ -97,12 +97,17 @@ def spell_out(acronym: str, texts: Iterable[str], stopwords: Iterable[str] = (),
     return ranked[0][0]
 
 
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9&]+s?\b")  # "CSE", "RHIs", "SGOs", "B&B"
+
+
 def used_entries(text: str, glossary: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """The glossary entries whose acronym or phrase the text uses, in glossary order."""
     lowered = text.lower().replace("-", " ")
-    # Each word as the acronym it could be ("RHIs" -> RHI): a set lookup per entry, not a
-    # regex, because a large index defines thousands of acronyms.
-    words = {w.upper() for w in re.findall(r"\w+", text)}
+    # Each word written in capitals as the acronym it could be ("RHIs" -> RHI): a set
+    # lookup per entry, not a regex, because a large index defines thousands of
+    # acronyms. A word in lower case is a word: "home" is not HOME ("housing
+    # opportunities made easier", which one report defines).
+    words = {w.upper() for w in _CAPITALS.findall(text)}
     words |= {w[:-1] for w in words if w.endswith("S")}
     return [(short, long) for short, long in glossary
             if short.upper() in words or long.rstrip("s") in lowered]

@@ -54,6 +54,17 @@ def test_glossary_is_mined_from_definitions_and_expands_both_ways() -> None:
     assert expand_query("Is the multi-agency safeguarding hub weak?", glossary).endswith("MASH")
 
 
+def test_a_word_in_lower_case_is_not_read_as_an_acronym() -> None:
+    """One scale-corpus report defines HOME ("housing opportunities made easier"): every
+    question about children returning home had that phrase added to its search."""
+    glossary = [("HOME", "housing opportunities made easier"), ("CSE", "child sexual "
+                "exploitation"), ("RHI", "return home interview")]
+    assert expand_query("What about return home interviews?", glossary) == (
+        "What about return home interviews? RHI")
+    assert expand_query("What about CSE and RHIs?", glossary) == (
+        "What about CSE and RHIs? child sexual exploitation return home interview")
+
+
 def test_an_undefined_acronym_is_spelled_out_only_by_a_clear_winner() -> None:
     texts = ["Work on child sexual exploitation is weak.",
              "Children at risk of child sexual exploitation are referred to MASE.",
@@ -176,7 +187,11 @@ def test_a_finding_stated_in_one_sentence_ranks_by_that_sentence(retriever: Retr
     assert len(by_sentence) == len(set(dense + sparse))
     texts = retriever.reader.texts(by_sentence)
     target = next(i for i in dense if "not routinely offered" in texts[i])
-    assert by_sentence.index(target) < dense.index(target)
+    # The chunk's whole text embedded as one (chunk_vectors "embedded") ranks it lower
+    # among the same candidates than its best sentence does.
+    whole = retriever.embedder.encode([texts[i] for i in by_sentence]) @ vector
+    by_whole = [by_sentence[i] for i in np.argsort(-whole)]
+    assert by_sentence.index(target) < by_whole.index(target)
     assert by_sentence.index(target) < 3
 
 
