@@ -50,6 +50,12 @@ QUESTIONS = [
     "What did inspectors say about care leavers?",
     "How well does Birmingham handle CSE?",
 ]
+# Questions the starting corpus does not answer: the decline path, timed beside answers
+# (issue: a decline must cost no more than an answer).
+DECLINES = [
+    "What did inspectors say about the use of restraint?",
+    "What did inspectors say about knife crime?",
+]
 LETTER = (
     "19 March 2018\n\nDear Director\n\nMonitoring visit of Testshire children's services\n\n"
     "This letter summarises the findings of the monitoring visit. Personal advisers now keep "
@@ -120,7 +126,12 @@ def phase_query(repeat: int) -> list[str]:
                 t["fusion"].append(max(0.0, t_s - t_v - t_b))
                 t["building"].append(t_a)
                 t["answer"].append(timed(assistant.answer, q)[0])
+            for q in DECLINES:
+                took, result = timed(assistant.answer, q)
+                t.setdefault("decline", []).append(took)
+                t.setdefault("declined", []).append(float(result.abstained))
     ratio = statistics.median(t["answer"]) / statistics.median(t["floor"])
+    declined = sum(t["declined"]) / len(t["declined"])
     return [
         f"- floor (encode + FAISS + FTS5): {stats(t['floor'])}",
         f"  - of which query encoding: {stats(t['encode_floor'])}",
@@ -133,6 +144,10 @@ def phase_query(repeat: int) -> list[str]:
         f"  - answer building (scope checks, sentence scoring, citations): "
         f"{stats(t['building'])}",
         f"- **ratio answer/floor (medians): {ratio:.2f}x** (target <= 1.5x)",
+        f"- warm decline ({len(DECLINES)} questions about subjects the reports never name; "
+        f"{declined:.0%} of runs declined): {stats(t['decline'])}; **decline/answer "
+        f"(medians): {statistics.median(t['decline']) / statistics.median(t['answer']):.2f}x**"
+        " (target <= 1x)",
     ]
 
 
