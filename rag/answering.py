@@ -17,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from rag.config import Settings, load_settings
-from rag.figures import gives_figure
+from rag.figures import counts_subject, gives_figure, gives_measure
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
 from rag.query import Query, understand
@@ -48,6 +48,10 @@ def too_long(question: str, limit: int) -> Answer:
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
+
+# The words that ask for a figure, not about what: every figure sentence answers them.
+_MEASURE_WORDS = frozenset({"many", "much", "proportion", "percentage", "share", "number",
+                            "average", "total", "rate", "long", "often", "quickly"})
 
 
 # ------------------------------------------------------------------------------ answer
@@ -119,27 +123,7 @@ class Assistant:
         scores = choice + self.settings.rank_prior * prior
         order = np.argsort(-scores)
 
-        chosen: list[int] = []
-        seen: list[set[str]] = []
-        floor = scores[order[0]] * self.settings.answer_floor
-        limit = (self.settings.open_answer_sentences if query.open
-                 else self.settings.answer_sentences)
-        for i in order:
-            if len(chosen) >= limit or scores[i] < floor:
-                break
-            passage, s, e = candidates[i]
-            # A headline that is the document's title adds nothing to the lead-in,
-            # which already names the document.
-            if same_words(passage.text[s:e], passage.doc.title):
-                continue
-            # The report repeats findings; one copy is enough. The question's own words
-            # are left out of the comparison: every relevant sentence shares them.
-            words = sentence_words(passage.text[s:e]) - query.asked_words
-            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
-                continue
-            chosen.append(i)
-            seen.append(words)
-
+        chosen = self._choose(query, candidates, scores, order)
         top = chosen[0]  # the most direct: it opens the answer
         chosen = self._with_continuations(chosen, candidates)
         if query.figure and not any(gives_figure(p.text[s:e], query.figure)
@@ -161,6 +145,53 @@ class Assistant:
                          follows=self._follows(chosen, candidates), comparison=query.over_time)
         return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
                       searched_for=query.text, blocks=blocks)
+
+    def _choose(self, query: Query, candidates: list[tuple[Passage, int, int]],
+                scores: np.ndarray, order: np.ndarray) -> list[int]:
+        """The sentences that answer, best first (before continuations are added).
+
+        A question asking for a figure is answered by the sentences that give it (the
+        measure's kind, and when it names what is counted, a number of that), not by every
+        number near the subject; those failing, by the usual best-scoring sentences.
+        """
+        limit = (self.settings.open_answer_sentences if query.open
+                 else self.settings.answer_sentences)
+        floor = scores[order[0]] * self.settings.answer_floor
+        pool = [int(i) for i in order if scores[i] >= floor]
+        if query.measure is not None:
+            text = [p.text[s:e] for p, s, e in candidates]
+            giving = [i for i in pool if gives_measure(text[i], query.measure)]
+            counting = [i for i in giving if counts_subject(text[i], query.measure)]
+            figures = counting or giving
+            if figures:
+                # Among sentences giving the figure, the one that says the question's
+                # rarer words ("repeat" plan, not every plan) is the one asked for.
+                subject = query.asked_words - query.council_words - _MEASURE_WORDS
+                ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
+                    subject, [text[i] for i in figures], text)
+                figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]
+                best = ranked.max() * self.settings.figure_floor
+                pool = [i for i, r in zip(figures, np.sort(ranked)[::-1], strict=True)
+                        if r >= best]
+                limit = self.settings.figure_answer_sentences
+        chosen: list[int] = []
+        seen: list[set[str]] = []
+        for i in pool:
+            if len(chosen) >= limit:
+                break
+            passage, s, e = candidates[i]
+            # A headline that is the document's title adds nothing to the lead-in,
+            # which already names the document.
+            if same_words(passage.text[s:e], passage.doc.title):
+                continue
+            # The report repeats findings; one copy is enough. The question's own words
+            # are left out of the comparison: every relevant sentence shares them.
+            words = sentence_words(passage.text[s:e]) - query.asked_words
+            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
+                continue
+            chosen.append(i)
+            seen.append(words)
+        return chosen
 
     @staticmethod
     def _follows(chosen: list[int], candidates: list[tuple[Passage, int, int]],
@@ -247,6 +278,20 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],
+                         context: list[str]) -> np.ndarray:
+    """Each sentence's share of the question's words, each word weighted by how rare it is
+    among the ``context`` sentences (the candidates): every candidate about child
+    protection plans says "child protection plan", only the one asked for says "repeat".
+    """
+    bags = [sentence_words(s) for s in context]
+    n = len(bags)
+    weight = {w: np.log((1 + n) / (1 + sum(w in b for b in bags))) for w in asked}
+    total = sum(weight.values()) or 1.0
+    return np.array([sum(weight[w] for w in asked & sentence_words(s)) / total
+                     for s in sentences])
 
 
 def with_judgements(rows: list[Citation], extractive: Answer, only_rows: bool = False) -> Answer:
