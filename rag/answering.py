@@ -53,6 +53,51 @@ _REFERS_BACK = re.compile(
 _MEASURE_WORDS = frozenset({"many", "much", "proportion", "percentage", "share", "number",
                             "average", "total", "rate", "long", "often", "quickly"})
 
+# A sentence that states no finding. A heading: no closing stop and no verb ("Child
+# protection in this area", "Previous Ofsted inspections"), unless it states a grade
+# ("Children who need help and protection Inadequate"). The verbs are the auxiliaries
+# and the report's own ("requires improvement", "remain"), enough to tell a heading from
+# a clause cut at a list ("there have been 153 adoptions").
+_HEADING_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|will|would|"
+    r"should|must|may|might|requires?|remains?|needs?|makes?|means?|shows?|inadequate|"
+    r"good|outstanding|improvement)\b", re.I)
+# A line with a figure ("15 children became subject of special guardianship orders") or a
+# person's name ("Peter McEntee HMI") says something, whatever its punctuation; a
+# heading's section number ("2.2 Experiences and progress of ...") does not count.
+_SECTION_NUMBER = re.compile(r"^\W*\d+(?:\.\d+)*\s+(?=[A-Z])")
+
+
+def _says_figure_or_name(text: str) -> bool:
+    words = _SECTION_NUMBER.sub("", text).split()
+    return any(c.isdigit() for c in " ".join(words)) or any(
+        a[:1].isupper() and b[:1].isupper() for a, b in pairwise(words[1:]))
+_STOP = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
+# A method line: what the inspectors or the letter did, not what they found ("Inspectors
+# have looked closely at the experiences of ...", "This letter summarises the findings of
+# ...", "During the course of this visit, inspectors reviewed ..."). Each opens one of the
+# scale corpus's most recurring sentence shapes (/tmp/scale: "This letter summarises the
+# findings" in 369 of 859 reports, "Inspectors have looked closely at" 161), or its
+# monitoring-letter form. "Inspectors found / saw / observed" is a finding, and stays.
+_METHOD = re.compile(
+    r"^\W*(?:(?:In\s+addition|During\s+(?:the\s+course\s+of\s+)?this\s+(?:visit|"
+    r"inspection)),?\s+)?(?:(?:the\s+)?inspectors|this\s+(?:letter|visit|inspection)|the\s+visit|"
+    r"ofsted)\s+(?:have\s+|has\s+|had\s+|was\s+|were\s+)?(?:also\s+|particularly\s+|"
+    r"closely\s+)?(?:looked|focused|reviewed|considered|spoke|met|read|tracked|sampled|"
+    r"evaluated|visited|talked|summarises|carried\s+out|the\s+(?:first|second|third|"
+    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+monitoring\s+visit)\b", re.I)
+
+
+def states_no_finding(sentence: str, method_too: bool = True) -> bool:
+    """Whether a sentence is a heading, or (``method_too``) a line about what the
+    inspection did rather than what it found: neither answers a question about findings
+    or figures, however many of the question's words they share."""
+    text = " ".join(sentence.split())
+    if (not _STOP.search(text) and len(text.split()) <= 8 and not _HEADING_VERB.search(text)
+            and not _says_figure_or_name(text)):
+        return True
+    return method_too and bool(_METHOD.search(text))
+
 
 # ------------------------------------------------------------------------------ answer
 
@@ -158,8 +203,15 @@ class Assistant:
                  else self.settings.answer_sentences)
         floor = scores[order[0]] * self.settings.answer_floor
         pool = [int(i) for i in order if scores[i] >= floor]
+        text = [p.text[s:e] for p, s, e in candidates]
+        # Headings and method lines state no finding. A question for a date or a name
+        # ("when did the visit take place and who were the inspectors?") may be answered
+        # by a method line ("This letter summarises the findings of the visit on 19 and 20
+        # September 2017"); one asking for findings or a figure is not.
+        method = query.open or query.measure is not None
+        kept = [i for i in pool if not states_no_finding(text[i], method)]
+        pool = kept or pool
         if query.measure is not None:
-            text = [p.text[s:e] for p, s, e in candidates]
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
             counting = [i for i in giving if counts_subject(text[i], query.measure)]
             figures = counting or giving

@@ -176,3 +176,18 @@ def test_a_figure_question_quotes_the_figure_asked_not_every_number_on_the_subje
     # A length of time is not a count: still declined, as before.
     assert assistant.answer("How many social workers left Birmingham children's services "
                             "in 2016?").abstained
+
+
+def test_findings_not_method_lines_answer_a_question_about_findings(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19: "Inspectors particularly focused their activity on thresholds for
+    intervention, ..." shares "thresholds" and says what the visit looked at, not what it
+    found; the date a question asks for may still come from the letter's opening."""
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    thresholds = assistant.answer("What did inspectors say about thresholds?")
+    assert not any(c.quote.startswith("Inspectors particularly focused")
+                   for c in thresholds.citations)
+    when = assistant.answer("When did the 2017 monitoring visit take place and who were the "
+                            "inspectors?")
+    assert "September 2017" in when.answer and "McEntee" in when.answer
