@@ -24,7 +24,7 @@ from rag.query import Query, understand
 from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
-from rag.words import same_words, sentence_words, split_sentences
+from rag.words import STOPWORDS, same_words, sentence_words, split_sentences
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",
@@ -211,6 +211,13 @@ class Assistant:
         method = query.open or query.measure is not None
         kept = [i for i in pool if not states_no_finding(text[i], method)]
         pool = kept or pool
+        # The subject's most telling word must be there: "return home interviews" is
+        # not answered by plans for children who return home.
+        heads = telling_words(query, text)
+        if heads:
+            forms = set().union(*(_word_forms(h, query) for h in heads))
+            kept = [i for i in pool if forms & _roots(text[i])]
+            pool = kept or pool
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
             counting = [i for i in giving if counts_subject(text[i], query.measure)]
@@ -330,6 +337,54 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+def _roots(text: str) -> set[str]:
+    """Crude roots of a text's words (their first five letters), so "privately" meets
+    "private" and "disability" meets "disabilities"."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower())}
+
+
+def _word_forms(word: str, query: Query) -> set[str]:
+    """A word's root and, when it belongs to an acronym's long form the question uses,
+    the acronym's ("hub" in "multi-agency safeguarding hub" is met by "MASH")."""
+    forms = {word[:5]}
+    for acronym in query.acronyms:
+        if word in acronym.long.lower().split():
+            forms.add(acronym.short.lower()[:5])
+    return forms
+
+
+def telling_words(query: Query, sentences: list[str]) -> list[str]:
+    """For each part of the subject ("the social work workforce" and "agency staff"), its
+    word rarest among the candidate sentences ("interviews" in "return home interviews",
+    "private" in "private fostering"); none for a question that is not about findings on
+    a subject, nor when a part is one word (nothing to confuse it with). Words after a
+    preposition qualify the subject ("referrals from partner agencies" is about
+    referrals), and words naming documents ("the fourth monitoring visit") are no part.
+    """
+    if not query.open or not query.subject:
+        return []
+    roots = [_roots(s) for s in sentences]
+    out = []
+    for part in re.split(r"\band\b|,", query.subject, flags=re.I):
+        part = _QUALIFIER.split(part, maxsplit=1)[0]
+        words = [w for w in re.findall(r"[a-z]+", part.lower())
+                 if len(w) > 3 and w not in STOPWORDS and not _DOCUMENT_WORD.match(w)]
+        if len(words) < 2:
+            return []
+        counts = {w: sum(w[:5] in r for r in roots) for w in words}
+        present = {w: c for w, c in counts.items() if c}
+        if not present:
+            return []
+        out.append(min(present, key=present.get))
+    return out
+
+
+_QUALIFIER = re.compile(r"\b(?:for|of|with|from|in|at|to|by|on|about|who|which|that|since|"
+                        r"between|during|after|before)\b", re.I)
+_DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter|report|"
+                            r"press|release)", re.I)
 
 
 def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],

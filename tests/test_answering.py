@@ -191,3 +191,20 @@ def test_findings_not_method_lines_answer_a_question_about_findings(
     when = assistant.answer("When did the 2017 monitoring visit take place and who were the "
                             "inspectors?")
     assert "September 2017" in when.answer and "McEntee" in when.answer
+
+
+def test_a_subject_is_not_answered_by_another_that_shares_its_words(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19 (done when): return home interviews are not answered by plans for
+    children who return home, nor private fostering by permanent fostering arrangements:
+    the subject's word rarest among the candidates ("interviews", "private") must be there.
+    """
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    rhi = assistant.answer(QUESTION)
+    assert rhi.citations and all("interview" in c.quote.lower() or "RHI" in c.quote
+                                 or re.match(r"(?:Of these|This|These)\b", c.quote)
+                                 for c in rhi.citations)
+    assert not any("plan to return home" in c.quote for c in rhi.citations)
+    fostering = assistant.answer("What did inspectors say about private fostering?")
+    assert not any("permanent fostering" in c.quote for c in fostering.citations)

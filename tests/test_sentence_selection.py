@@ -164,3 +164,20 @@ def test_headings_and_method_lines_state_no_finding() -> None:
     # A question for a date or a name may be answered by a method line: only headings go.
     assert not states_no_finding("This letter summarises the findings of the monitoring "
                                  "visit on 19 and 20 September 2017.", method_too=False)
+
+
+def test_the_subjects_telling_word_is_its_rarest_among_the_candidates() -> None:
+    from rag.answering import telling_words
+
+    candidates = ["Return home interviews are offered to a minority of children.",
+                  "Plans for children who return home require improvement.",
+                  "Children who return home are supported by the edge of care service.",
+                  "Adoption is considered for children who cannot return home."]
+    query = understand("What did inspectors say about return home interviews?")
+    assert telling_words(query, candidates) == ["interviews"]
+    # Words after a preposition qualify the subject; the document named is no part of it.
+    query = understand("What did inspectors say about the quality of care plans at the fourth "
+                       "monitoring visit?")
+    assert telling_words(query, candidates) == []
+    # A question that is not about findings on a subject keeps every candidate.
+    assert telling_words(understand("How many adoptions were there?"), candidates) == []
