@@ -72,7 +72,7 @@ def _says_figure_or_name(text: str) -> bool:
     words = _SECTION_NUMBER.sub("", text).split()
     return any(c.isdigit() for c in " ".join(words)) or any(
         a[:1].isupper() and b[:1].isupper() for a, b in pairwise(words[1:]))
-_STOP = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
+_CLOSING_MARK = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
 # A method line: what the inspectors or the letter did, not what they found ("Inspectors
 # have looked closely at the experiences of ...", "This letter summarises the findings of
 # ...", "During the course of this visit, inspectors reviewed ..."). Each opens one of the
@@ -93,7 +93,7 @@ def states_no_finding(sentence: str, method_too: bool = True) -> bool:
     inspection did rather than what it found: neither answers a question about findings
     or figures, however many of the question's words they share."""
     text = " ".join(sentence.split())
-    if (not _STOP.search(text) and len(text.split()) <= 8 and not _HEADING_VERB.search(text)
+    if (not _CLOSING_MARK.search(text) and len(text.split()) <= 8 and not _HEADING_VERB.search(text)
             and not _says_figure_or_name(text)):
         return True
     return method_too and bool(_METHOD.search(text))
