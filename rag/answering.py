@@ -17,14 +17,14 @@ from itertools import pairwise
 import numpy as np
 
 from rag.config import Settings, load_settings
-from rag.figures import gives_figure
+from rag.figures import counts_subject, gives_figure, gives_measure
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
 from rag.query import Query, understand
 from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
-from rag.words import same_words, sentence_words, split_sentences
+from rag.words import STOPWORDS, same_words, sentence_words, split_sentences
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",
@@ -48,6 +48,55 @@ def too_long(question: str, limit: int) -> Answer:
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
+
+# The words that ask for a figure, not about what: every figure sentence answers them.
+_MEASURE_WORDS = frozenset({"many", "much", "proportion", "percentage", "share", "number",
+                            "average", "total", "rate", "long", "often", "quickly"})
+
+# A sentence that states no finding. A heading: no closing stop and no verb ("Child
+# protection in this area", "Previous Ofsted inspections"), unless it states a grade
+# ("Children who need help and protection Inadequate"). The verbs are the auxiliaries
+# and the report's own ("requires improvement", "remain"), enough to tell a heading from
+# a clause cut at a list ("there have been 153 adoptions").
+_HEADING_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|will|would|"
+    r"should|must|may|might|requires?|remains?|needs?|makes?|means?|shows?|inadequate|"
+    r"good|outstanding|improvement)\b", re.I)
+# A line with a figure ("15 children became subject of special guardianship orders") or a
+# person's name ("Peter McEntee HMI") says something, whatever its punctuation; a
+# heading's section number ("2.2 Experiences and progress of ...") does not count.
+_SECTION_NUMBER = re.compile(r"^\W*\d+(?:\.\d+)*\s+(?=[A-Z])")
+
+
+def _says_figure_or_name(text: str) -> bool:
+    words = _SECTION_NUMBER.sub("", text).split()
+    return any(c.isdigit() for c in " ".join(words)) or any(
+        a[:1].isupper() and b[:1].isupper() for a, b in pairwise(words[1:]))
+_CLOSING_MARK = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
+# A method line: what the inspectors or the letter did, not what they found ("Inspectors
+# have looked closely at the experiences of ...", "This letter summarises the findings of
+# ...", "During the course of this visit, inspectors reviewed ..."). Each opens one of the
+# scale corpus's most recurring sentence shapes (/tmp/scale: "This letter summarises the
+# findings" in 369 of 859 reports, "Inspectors have looked closely at" 161), or its
+# monitoring-letter form. "Inspectors found / saw / observed" is a finding, and stays.
+_METHOD = re.compile(
+    r"^\W*(?:(?:In\s+addition|During\s+(?:the\s+course\s+of\s+)?this\s+(?:visit|"
+    r"inspection)),?\s+)?(?:(?:the\s+)?inspectors|this\s+(?:letter|visit|inspection)|the\s+visit|"
+    r"ofsted)\s+(?:have\s+|has\s+|had\s+|was\s+|were\s+)?(?:also\s+|particularly\s+|"
+    r"closely\s+)?(?:looked|focused|reviewed|considered|spoke|met|read|tracked|sampled|"
+    r"evaluated|visited|talked|summarises|carried\s+out|the\s+(?:first|second|third|"
+    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+monitoring\s+visit)\b", re.I)
+
+
+def states_no_finding(sentence: str, method_too: bool = True) -> bool:
+    """Whether a sentence is a heading, or (``method_too``) a line about what the
+    inspection did rather than what it found: neither answers a question about findings
+    or figures, however many of the question's words they share."""
+    text = " ".join(sentence.split())
+    if (not _CLOSING_MARK.search(text) and len(text.split()) <= 8 and not _HEADING_VERB.search(text)
+            and not _says_figure_or_name(text)):
+        return True
+    return method_too and bool(_METHOD.search(text))
 
 
 # ------------------------------------------------------------------------------ answer
@@ -119,27 +168,7 @@ class Assistant:
         scores = choice + self.settings.rank_prior * prior
         order = np.argsort(-scores)
 
-        chosen: list[int] = []
-        seen: list[set[str]] = []
-        floor = scores[order[0]] * self.settings.answer_floor
-        limit = (self.settings.open_answer_sentences if query.open
-                 else self.settings.answer_sentences)
-        for i in order:
-            if len(chosen) >= limit or scores[i] < floor:
-                break
-            passage, s, e = candidates[i]
-            # A headline that is the document's title adds nothing to the lead-in,
-            # which already names the document.
-            if same_words(passage.text[s:e], passage.doc.title):
-                continue
-            # The report repeats findings; one copy is enough. The question's own words
-            # are left out of the comparison: every relevant sentence shares them.
-            words = sentence_words(passage.text[s:e]) - query.asked_words
-            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
-                continue
-            chosen.append(i)
-            seen.append(words)
-
+        chosen = self._choose(query, candidates, scores, order)
         top = chosen[0]  # the most direct: it opens the answer
         chosen = self._with_continuations(chosen, candidates)
         if query.figure and not any(gives_figure(p.text[s:e], query.figure)
@@ -161,6 +190,67 @@ class Assistant:
                          follows=self._follows(chosen, candidates), comparison=query.over_time)
         return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
                       searched_for=query.text, blocks=blocks)
+
+    def _choose(self, query: Query, candidates: list[tuple[Passage, int, int]],
+                scores: np.ndarray, order: np.ndarray) -> list[int]:
+        """The sentences that answer, best first (before continuations are added).
+
+        A question asking for a figure is answered by the sentences that give it (the
+        measure's kind, and when it names what is counted, a number of that), not by every
+        number near the subject; those failing, by the usual best-scoring sentences.
+        """
+        limit = (self.settings.open_answer_sentences if query.open
+                 else self.settings.answer_sentences)
+        floor = scores[order[0]] * self.settings.answer_floor
+        pool = [int(i) for i in order if scores[i] >= floor]
+        text = [p.text[s:e] for p, s, e in candidates]
+        # Headings and method lines state no finding. A question for a date or a name
+        # ("when did the visit take place and who were the inspectors?") may be answered
+        # by a method line ("This letter summarises the findings of the visit on 19 and 20
+        # September 2017"); one asking for findings or a figure is not.
+        method = query.open or query.measure is not None
+        kept = [i for i in pool if not states_no_finding(text[i], method)]
+        pool = kept or pool
+        # The subject's most telling word must be there: "return home interviews" is
+        # not answered by plans for children who return home.
+        heads = telling_words(query, text)
+        if heads:
+            forms = set().union(*(_word_forms(h, query) for h in heads))
+            kept = [i for i in pool if forms & _roots(text[i])]
+            pool = kept or pool
+        if query.measure is not None:
+            giving = [i for i in pool if gives_measure(text[i], query.measure)]
+            counting = [i for i in giving if counts_subject(text[i], query.measure)]
+            figures = counting or giving
+            if figures:
+                # Among sentences giving the figure, the one that says the question's
+                # rarer words ("repeat" plan, not every plan) is the one asked for.
+                subject = query.asked_words - query.council_words - _MEASURE_WORDS
+                ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
+                    subject, [text[i] for i in figures], text)
+                figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]
+                best = ranked.max() * self.settings.figure_floor
+                pool = [i for i, r in zip(figures, np.sort(ranked)[::-1], strict=True)
+                        if r >= best]
+                limit = self.settings.figure_answer_sentences
+        chosen: list[int] = []
+        seen: list[set[str]] = []
+        for i in pool:
+            if len(chosen) >= limit:
+                break
+            passage, s, e = candidates[i]
+            # A headline that is the document's title adds nothing to the lead-in,
+            # which already names the document.
+            if same_words(passage.text[s:e], passage.doc.title):
+                continue
+            # The report repeats findings; one copy is enough. The question's own words
+            # are left out of the comparison: every relevant sentence shares them.
+            words = sentence_words(passage.text[s:e]) - query.asked_words
+            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
+                continue
+            chosen.append(i)
+            seen.append(words)
+        return chosen
 
     @staticmethod
     def _follows(chosen: list[int], candidates: list[tuple[Passage, int, int]],
@@ -247,6 +337,68 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+def _roots(text: str) -> set[str]:
+    """Crude roots of a text's words (their first five letters), so "privately" meets
+    "private" and "disability" meets "disabilities"."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower())}
+
+
+def _word_forms(word: str, query: Query) -> set[str]:
+    """A word's root and, when it belongs to an acronym's long form the question uses,
+    the acronym's ("hub" in "multi-agency safeguarding hub" is met by "MASH")."""
+    forms = {word[:5]}
+    for acronym in query.acronyms:
+        if word in acronym.long.lower().split():
+            forms.add(acronym.short.lower()[:5])
+    return forms
+
+
+def telling_words(query: Query, sentences: list[str]) -> list[str]:
+    """For each part of the subject ("the social work workforce" and "agency staff"), its
+    word rarest among the candidate sentences ("interviews" in "return home interviews",
+    "private" in "private fostering"); none for a question that is not about findings on
+    a subject, nor when a part is one word (nothing to confuse it with). Words after a
+    preposition qualify the subject ("referrals from partner agencies" is about
+    referrals), and words naming documents ("the fourth monitoring visit") are no part.
+    """
+    if not query.open or not query.subject:
+        return []
+    roots = [_roots(s) for s in sentences]
+    out = []
+    for part in re.split(r"\band\b|,", query.subject, flags=re.I):
+        part = _QUALIFIER.split(part, maxsplit=1)[0]
+        words = [w for w in re.findall(r"[a-z]+", part.lower())
+                 if len(w) > 3 and w not in STOPWORDS and not _DOCUMENT_WORD.match(w)]
+        if len(words) < 2:
+            return []
+        counts = {w: sum(w[:5] in r for r in roots) for w in words}
+        present = {w: c for w, c in counts.items() if c}
+        if not present:
+            return []
+        out.append(min(present, key=present.get))
+    return out
+
+
+_QUALIFIER = re.compile(r"\b(?:for|of|with|from|in|at|to|by|on|about|who|which|that|since|"
+                        r"between|during|after|before)\b", re.I)
+_DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter|report|"
+                            r"press|release)", re.I)
+
+
+def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],
+                         context: list[str]) -> np.ndarray:
+    """Each sentence's share of the question's words, each word weighted by how rare it is
+    among the ``context`` sentences (the candidates): every candidate about child
+    protection plans says "child protection plan", only the one asked for says "repeat".
+    """
+    bags = [sentence_words(s) for s in context]
+    n = len(bags)
+    weight = {w: np.log((1 + n) / (1 + sum(w in b for b in bags))) for w in asked}
+    total = sum(weight.values()) or 1.0
+    return np.array([sum(weight[w] for w in asked & sentence_words(s)) / total
+                     for s in sentences])
 
 
 def with_judgements(rows: list[Citation], extractive: Answer, only_rows: bool = False) -> Answer:

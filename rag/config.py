@@ -114,6 +114,11 @@ class Settings:
     open_answer_sentences: int = 7  # "what did inspectors say about ...", "how did ... change"
     rank_prior: float = 0.15  # weight of the passage's retrieval rank in sentence scores
     answer_floor: float = 0.65  # keep sentences scoring at least this share of the best
+    # A question asking for a figure keeps the sentences giving that figure that score at
+    # least this share of the best of them (docs/DESIGN.md "Sentence choice").
+    figure_floor: float = 0.9
+    figure_answer_sentences: int = 3
+    figure_idf_weight: float = 0.5  # weight of the question's rarer words among them
     min_relevance: float = 0.46  # calibrated by eval/calibrate_abstention.py
     # A word of the question's subject missing from the index still counts as mentioned
     # when a word of the retrieved passages is this close ("kids" -> "children" 0.88).

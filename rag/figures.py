@@ -10,6 +10,7 @@ for an amount of money needs a sentence with one.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rag.words import followed_within
 
@@ -71,3 +72,141 @@ def gives_figure(sentence: str, kind: str) -> bool:
     if kind == "money":
         return _gives_money(sentence)
     return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
+
+
+# ------------------------------------------------------------------------------ measures
+#
+# Which figure a question asks for decides which sentences answer it. "How many adoptions
+# were there?" is answered by "there have been 153 adoptions", not by "25 adopters were at
+# stage 1" nor "34 plans for adoption have been changed", though all three give a number
+# on the subject and sit close to it in meaning. A measure is the kind of figure asked
+# (a count, a proportion, a duration, a frequency, an amount of money) and, for a count
+# or a proportion, the words of what is counted ("adoptions", "care leavers").
+
+_MEASURE_KINDS = (
+    ("money", None),  # asked_figure's reading, checked first
+    ("proportion", re.compile(r"\bwhat\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?(?:percentage|"
+                              r"proportion|share|rate)\b", re.I)),
+    ("duration", re.compile(r"\bhow\s+(?:long|quickly|soon)\b|\baverage\s+(?:time|length|"
+                            r"duration|wait)\b", re.I)),
+    ("frequency", re.compile(r"\bhow\s+(?:often|frequently|regularly)\b", re.I)),
+    ("count", re.compile(r"\bhow\s+many\b|\bwhat\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?"
+                         r"(?:number|average|total)\b", re.I)),
+)
+# What is counted: the words after "how many" or "what proportion of", up to the verb.
+_COUNTED = re.compile(r"\b(?:how\s+many|(?:percentage|proportion|share|number|total)\s+of)\s+"
+                      r"([\w\u2019'\s-]{0,80})", re.I)
+# Where what is counted ends: a verb, a preposition, or "and" ("children and young
+# people" counts children).
+_COUNTED_ENDS = frozenset({
+    "were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "became", "become",
+    "received", "receive", "chose", "choose", "in", "at", "on", "that", "who", "with", "to",
+    "for", "per", "by", "from", "and", "or", "carried", "there", "the", "of", "still"})
+_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\b(?:half|third|thirds|quarter|quarters|"
+                      r"majority|minority)\b|\b\d[\d,]*\s+(?:of|out\s+of)\s+(?:the\s+)?\d", re.I)
+_TIME_UNIT = re.compile(
+    r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|a|an|few|several))[\s-]+(?:working\s+)?(?:days?|weeks?|months?|years?|"
+    r"hours?|minutes?)\b", re.I)
+# A period a figure is counted over is not how long something takes: "in the last three
+# years", "over the past 12 months".
+_PERIOD = re.compile(r"\b(?:in|over|during|for)\s+the\s+(?:last|past|previous|next|first)\s+"
+                     r"(?:\S+\s+)?(?:days?|weeks?|months?|years?)\b", re.I)
+_FREQUENCY = re.compile(
+    r"\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|once|twice|"
+    r"times\s+(?:a|per|each|every)|every\s+\w+|per\s+(?:day|week|month|year))\b", re.I)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """The figure a question asks for: its kind, and for a count or proportion the words
+    of what is counted ("care leavers" in "what share of care leavers ...")."""
+
+    kind: str  # "count", "proportion", "duration", "frequency" or "money"
+    counted: tuple[str, ...] = ()
+
+
+def asked_measure(question: str) -> Measure | None:
+    """The measure a question asks for, or None when it asks for none."""
+    if asked_figure(question) == "money":
+        return Measure("money")
+    for kind, pattern in _MEASURE_KINDS[1:]:
+        if pattern is not None and pattern.search(question):
+            counted = ()
+            if kind in ("count", "proportion") and (m := _COUNTED.search(question)):
+                words: list[str] = []
+                for word in re.findall(r"[A-Za-z]+", m[1].lower())[:4]:
+                    if word in _COUNTED_ENDS:
+                        break
+                    words.append(word)
+                    if _plural(word):  # "social workers left ...": the noun ends it
+                        break
+                counted = tuple(words)
+            return Measure(kind, counted)
+    return None
+
+
+def _plural(word: str) -> bool:
+    """Whether a word of what is counted reads as its plural noun, the head of the phrase
+    ("workers" in "social workers left", "children" in "disabled children")."""
+    return word in _PLURALS or (len(word) > 3 and word.endswith("s") and not word.endswith("ss"))
+
+
+_PLURALS = frozenset({"children", "people", "staff", "women", "men"})
+
+
+def _stem(word: str) -> str:
+    """A crude common root, so "adoptions" meets "adoption" but not "adopters"."""
+    word = word.lower()
+    for tail in ("ies", "es", "s"):
+        if word.endswith(tail) and len(word) - len(tail) >= 4:
+            return word[: -len(tail)] + ("y" if tail == "ies" else "")
+    return word
+
+
+def gives_measure(sentence: str, measure: Measure) -> bool:
+    """Whether the sentence states a figure of the measure's kind (dates are not counts)."""
+    if measure.kind == "money":
+        return _gives_money(sentence)
+    undated = _DATE.sub(" ", sentence)
+    if measure.kind == "proportion":
+        return bool(_PERCENT.search(undated))
+    if measure.kind == "duration":
+        return bool(_TIME_UNIT.search(_PERIOD.sub(" ", undated)))
+    if measure.kind == "frequency":
+        return bool(_FREQUENCY.search(undated) or _TIME_UNIT.search(undated))
+    # A count: a number that is not a length of time ("two years ago", "12 months") nor
+    # a place in a series ("the fifth visit").
+    return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
+
+
+_CARDINAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                       r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|half|third|"
+                       r"thirds|quarter|quarters|dozen|twice|minority|majority)\b", re.I)
+
+
+# A number and the words right after it: "153 adoptions", "97% of care leavers", "4,500
+# children and young people"; a preposition ends them ("34 plans for adoption").
+_COUNT_THEN_WORDS = re.compile(
+    r"(?:\d[\d,.]*\s?%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|half|third|thirds|quarter|majority|minority))"
+    r"(?:\s+(?:per\s?cent\s+)?(?:of|out\s+of)(?:\s+(?:the|all|these|those))?)?"
+    r"((?:\s+(?!(?:for|in|at|to|with|from|on|by|who|were|was|are|is|have|has)\b)"
+    r"[A-Za-z\u2019'-]+){1,3})", re.I)
+
+
+def counts_subject(sentence: str, measure: Measure) -> bool:
+    """Whether a number in the sentence counts what the question counts: "153 adoptions"
+    for "how many adoptions", "97% of care leavers" for "what share of care leavers".
+
+    The counted word must follow the number within a few words; a number of something
+    else on the same subject ("25 adopters", "34 plans for adoption") does not count it.
+    """
+    if not measure.counted or measure.kind != "count":
+        return False
+    head = _stem(measure.counted[-1])
+    undated = _DATE.sub(" ", sentence)
+    return any(head in {_stem(w) for w in re.findall(r"[A-Za-z]+", m[1])}
+               and (measure.kind != "count" or "%" not in m.group() and "per cent" not in m[1])
+               for m in _COUNT_THEN_WORDS.finditer(undated))
+

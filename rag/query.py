@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from rag.figures import asked_figure
+from rag.figures import Measure, asked_figure, asked_measure
 from rag.glossary import expand_query, typed_acronyms, used_entries
 from rag.ofsted import PLACE_TAILS, council_aliases, council_key
 from rag.words import STOPWORDS, content_words, followed_within, sentence_words
@@ -201,6 +201,7 @@ class Query:
     names: tuple[str, ...] = ()  # capitalised names: places, people, organisations
     councils: tuple[str, ...] = ()  # keys of the library's councils it names (or follows up)
     figure: str | None = None  # "number", "money" or None (rag.figures)
+    measure: Measure | None = None  # which figure, of what: chooses the sentences (rag.figures)
     open: bool = False  # asks for findings rather than one fact: a longer answer
     judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
@@ -263,6 +264,7 @@ def understand(question: str, history: Sequence[str] = (),
         names=tuple(n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() not in STOPWORDS),
         councils=councils,
         figure=asked_figure(question),
+        measure=asked_measure(question),
         open=open_question(question),
         judgement=asked_judgement(text),
         asked_words=frozenset(asked_words(expand_query(_LETTER_WORDS.sub(" ", text), pairs))),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.figures import asked_figure, gives_figure
+from rag.figures import (
+    Measure,
+    asked_figure,
+    asked_measure,
+    counts_subject,
+    gives_figure,
+    gives_measure,
+)
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -39,3 +46,58 @@ def test_money_needs_an_amount_of_money() -> None:
     assert gives_figure("Placements cost \u00a350 a day.", "money")
     assert gives_figure("The council spent 12.5 million on agency staff.", "money")
     assert not gives_figure("At 31 August 2016, 1,816 children were looked after.", "money")
+
+
+@pytest.mark.parametrize(("question", "kind", "counted"), [
+    ("How many adoptions were there in the 12 months before the 2016 inspection?", "count",
+     ("adoptions",)),
+    ("How many social workers left Birmingham children's services in 2016?", "count",
+     ("social", "workers")),
+    ("How many children and young people were receiving early help services?", "count",
+     ("children",)),
+    ("What share of care leavers is the council still in touch with?", "proportion",
+     ("care", "leavers")),
+    ("How long were care proceedings taking in the courts in 2016?", "duration", ()),
+    ("How often were family members having contact with children?", "frequency", ()),
+    ("How much did the council spend on agency staff?", "money", ()),
+])
+def test_the_measure_a_question_asks_for(question: str, kind: str,
+                                         counted: tuple[str, ...]) -> None:
+    assert asked_measure(question) == Measure(kind, counted)
+
+
+def test_no_measure_in_a_question_about_findings() -> None:
+    assert asked_measure("What did inspectors say about return home interviews?") is None
+
+
+def test_a_count_of_what_is_asked_not_a_number_of_something_else_on_the_subject() -> None:
+    adoptions = asked_measure("How many adoptions were there?")
+    assert adoptions is not None
+    assert counts_subject("there have been 153 adoptions", adoptions)
+    assert not counts_subject("At the time of the inspection, 25 adopters were at stage 1.",
+                              adoptions)
+    assert not counts_subject("In the last 12 months, 34 plans for adoption have been changed.",
+                              adoptions)
+    # A count is not a proportion: "70% of children" does not say how many children.
+    children = asked_measure("How many children were the subject of a child protection plan?")
+    assert children is not None
+    assert counts_subject("At 31 March 2017, 333 children and young people were the subject "
+                          "of a child protection plan.", children)
+    assert not counts_subject("70% of children are subject to a plan under this category.",
+                              children)
+
+
+def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
+    duration = Measure("duration")
+    assert gives_measure("The average was 37 weeks for care applications.", duration)
+    assert not gives_measure("In 2015\u201316 the authority reviewed all cases.", duration)
+    # A period a figure is counted over is not how long something takes.
+    assert not gives_measure("There have been two disruptions in the last three years.",
+                             duration)
+    proportion = Measure("proportion")
+    assert gives_measure("The local authority is in touch with 97% of care leavers.", proportion)
+    assert not gives_measure("1,816 children were being looked after.", proportion)
+    # A length of time is not a count: "two years ago" does not say how many left.
+    count = Measure("count")
+    assert not gives_measure("Ofsted inspected children's services two years ago.", count)
+    assert gives_measure("The data-set is now robust, with 109 young people missing.", count)

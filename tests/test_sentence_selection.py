@@ -131,3 +131,53 @@ def test_nothing_close_enough_is_declined_with_the_closest_passages() -> None:
                                     PASSAGES)
     assert answer.abstained and answer.answer == NOT_COVERED
     assert answer.closest == PASSAGES[:3]
+
+
+def test_headings_and_method_lines_state_no_finding() -> None:
+    """Issue 19: headings and lines about what the inspection did were quoted because
+    they share the question's words."""
+    from rag.answering import states_no_finding
+
+    for line in ["Child protection in this area", "Children looked after in this area",
+                 "Previous Ofsted inspections",
+                 "Inspectors have looked closely at the experiences of children and young "
+                 "people who have needed or still need help and/or protection.",
+                 "Inspectors particularly focused their activity on thresholds for "
+                 "intervention, the quality of social work practice.",
+                 "During the course of this visit, inspectors reviewed the progress made.",
+                 "This letter summarises the findings of the monitoring visit to Birmingham "
+                 "children's services on 19 and 20 September 2017.",
+                 "The visit was the second monitoring visit since the local authority was "
+                 "judged inadequate in November 2016."]:
+        assert states_no_finding(line), line
+    # Findings, grades, figures and names, with or without a closing stop.
+    for line in ["Children\u2019s services in Birmingham are inadequate",
+                 "2.2 Experiences and progress of care leavers Requires improvement",
+                 "there have been 153 adoptions",
+                 "15 children became subject of special guardianship orders",
+                 "Lead inspector: Peter McEntee",
+                 "Inspectors found that services for children who have disabilities could be "
+                 "better.",
+                 "Inspectors also observed missed opportunities to consider children for "
+                 "special guardianship orders."]:
+        assert not states_no_finding(line), line
+    # A question for a date or a name may be answered by a method line: only headings go.
+    assert not states_no_finding("This letter summarises the findings of the monitoring "
+                                 "visit on 19 and 20 September 2017.", method_too=False)
+
+
+def test_the_subjects_telling_word_is_its_rarest_among_the_candidates() -> None:
+    from rag.answering import telling_words
+
+    candidates = ["Return home interviews are offered to a minority of children.",
+                  "Plans for children who return home require improvement.",
+                  "Children who return home are supported by the edge of care service.",
+                  "Adoption is considered for children who cannot return home."]
+    query = understand("What did inspectors say about return home interviews?")
+    assert telling_words(query, candidates) == ["interviews"]
+    # Words after a preposition qualify the subject; the document named is no part of it.
+    query = understand("What did inspectors say about the quality of care plans at the fourth "
+                       "monitoring visit?")
+    assert telling_words(query, candidates) == []
+    # A question that is not about findings on a subject keeps every candidate.
+    assert telling_words(understand("How many adoptions were there?"), candidates) == []
