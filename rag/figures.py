@@ -20,7 +20,8 @@ _ASKS_NUMBER = re.compile(
     r"\bhow\s+many\b|\bwhat\s+(?:(?:is|was|were|are)\s*)?(?:the\s+)?(?:percentage|proportion|"
     r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b",
     re.I)
-_MONEY_WORDS = r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money)\b"
+_MONEY_WORDS = (r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money|"
+                r"paid|pay|earn|earns|earned|earnings|fees?)\b")
 # "How much did the council spend", "what is Birmingham's annual budget": the money word
 # is what is asked for, not "what is the impact of funding cuts?".
 # "How much ... <money word>" on one line is two patterns (words.followed_within: linear).

@@ -19,7 +19,14 @@ from typing import Protocol
 from rag.figures import Measure, asked_figure, asked_measure
 from rag.glossary import expand_query, typed_acronyms, used_entries
 from rag.ofsted import PLACE_TAILS, council_aliases, council_key
-from rag.words import STOPWORDS, content_words, followed_within, sentence_words
+from rag.words import (
+    NON_SUBJECT_WORDS,
+    STOPWORDS,
+    content_words,
+    everyday_terms,
+    followed_within,
+    sentence_words,
+)
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _DOCUMENT_YEAR = re.compile(
@@ -192,6 +199,8 @@ class Query:
     acronyms: tuple[Acronym, ...] = ()  # those the question uses, either form
     subject: str | None = None  # "the use of restraint" in "what ... about the use of ...?"
     subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
+    # Everyday phrases it uses and the reports' terms for them ("run away": "missing")
+    everyday: tuple[tuple[str, tuple[str, ...]], ...] = ()
     years: tuple[str, ...] = ()  # every year named
     document_years: tuple[str, ...] = ()  # years tied to a document ("the 2019 inspection")
     reference_years: tuple[str, ...] = ()  # years it measures from ("since the 2016 inspection")
@@ -244,15 +253,24 @@ def understand(question: str, history: Sequence[str] = (),
     dense_text = expand_query(text, pairs)
     subject = m[1] if (m := _SUBJECT.search(text)) else None
     forms = {form for short, _ in pairs for form in (short.lower(), short.lower() + "s")}
+    # Everyday words ("kids who run away") searched for in the reports' terms too
+    # ("missing"), as acronyms are: BM25 shares no word with them, and the model reads
+    # the reports' term closer to the passages that use it.
+    everyday = everyday_terms(text)
+    terms = list(dict.fromkeys(t for _, ts in everyday for t in ts))
+    bm25_text = " ".join([expand_query(topic_of(searched), pairs), *terms])
+    dense_text = " ".join([dense_text, *terms])
     return Query(
         asked=question,
         text=text,
-        bm25_text=expand_query(topic_of(searched), pairs),
+        bm25_text=bm25_text,
         dense_text=dense_text,
+        everyday=tuple(everyday),
         acronyms=tuple([*(Acronym(s, lg) for s, lg in used_entries(text, glossary)), *spelled]),
         subject=subject,
         subject_words=tuple(w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", subject.lower()))
-                            if w not in STOPWORDS and w not in forms) if subject else (),
+                            if w not in STOPWORDS and w not in forms
+                            and w not in NON_SUBJECT_WORDS) if subject else (),
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
         document_years=tuple(dict.fromkeys(m[1] or m[2] for m in _DOCUMENT_YEAR.finditer(text))),
         reference_years=tuple(dict.fromkeys(m[1] for m in _REFERENCE_YEAR.finditer(text))),
@@ -267,7 +285,11 @@ def understand(question: str, history: Sequence[str] = (),
         measure=asked_measure(question),
         open=open_question(question),
         judgement=asked_judgement(text),
-        asked_words=frozenset(asked_words(expand_query(_LETTER_WORDS.sub(" ", text), pairs))),
+        # A sentence states what is asked in the reports' term ("missing"), not the
+        # everyday one; the first term of each, so coverage is not diluted by all of them.
+        asked_words=frozenset(asked_words(" ".join([
+            expand_query(_LETTER_WORDS.sub(" ", text), pairs),
+            *dict.fromkeys(ts[0] for _, ts in everyday)]))),
         council_words=frozenset(sentence_words(" ".join(known[c] for c in councils if c in known))),
     )
 

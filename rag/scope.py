@@ -61,7 +61,7 @@ def latest_document(query: Query, filters: Filters, reader: IndexReader) -> str 
 
 def ordinal_documents(query: Query, reader: IndexReader) -> dict[str, list[str]]:
     """For each "fourth monitoring visit" in the question, the documents that name it."""
-    return {o.phrase: reader.documents_naming(o.ordinal, o.noun, o.phrase)
+    return {o.phrase: reader.documents_naming(o.ordinal, o.noun)
             for o in query.ordinals}
 
 
@@ -122,7 +122,8 @@ def unknown_names(query: Query, reader: IndexReader) -> list[str]:
 
 def unmentioned_subject_words(query: Query, reader: IndexReader, passages: list[str],
                               embedder: Embedder, synonym_similarity: float) -> list[str]:
-    """Words of the subject of "what did they say about X?" that no passage mentions.
+    """Words of the subject of "what did they say about X?" that no passage mentions,
+    nor an everyday phrase of the question whose reports' term the index has.
 
     "What did inspectors say about the use of restraint?" over reports that never
     use the word: every passage about residential homes looks close to the
@@ -133,13 +134,25 @@ def unmentioned_subject_words(query: Query, reader: IndexReader, passages: list[
     when it is an acronym the question uses ("CSE"; ``Query.subject_words`` leaves
     those out).
     """
-    absent = [w for w in query.subject_words if not reader.in_passages(w)]
+    absent = [w for w in query.subject_words
+              if not reader.in_passages(w) and not said_otherwise(w, query, reader)]
     if not absent or not passages:
         return absent
     vocabulary = sorted({w for p in passages for w in re.findall(r"[a-z]{3,}", p.lower())
                          if w not in STOPWORDS})
     nearest = (embedder.encode_words(absent) @ embedder.encode_words(vocabulary).T).max(1)
     return [w for w, sim in zip(absent, nearest, strict=True) if sim < synonym_similarity]
+
+
+def said_otherwise(word: str, query: Query, reader: IndexReader) -> bool:
+    """Whether the word belongs to an everyday phrase of the question whose reports'
+    term the index has: "run" and "away" in "kids who run away", which the reports
+    write as children who go "missing" (``words.EVERYDAY_TERMS``). The reports never
+    use the everyday words, yet they speak of the very thing; a word with no such
+    phrase, or whose terms the index lacks too ("restraint"), still counts as unmentioned.
+    """
+    return any(word in phrase.split() and any(reader.in_passages(t) for t in terms)
+               for phrase, terms in query.everyday)
 
 
 def undocumented_years(query: Query, reader: IndexReader) -> list[str]:

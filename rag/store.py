@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -782,16 +783,19 @@ class IndexReader:
         return self.conn.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
                                  (" OR ".join(phrases),)).fetchone() is not None
 
-    def documents_naming(self, ordinal: str, noun: str, phrase: str) -> list[str]:
+    def documents_naming(self, ordinal: str, noun: str) -> list[str]:
         """Documents that name "the fourth monitoring visit": in a passage with the
         ordinal near the noun, or in the title or file name."""
         rows = self.conn.execute(
             "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid"
             " WHERE chunks_fts MATCH ?", (f'NEAR("{ordinal}" "{noun}", 8)',)).fetchall()
-        rows += self.conn.execute(
-            "SELECT doc_id FROM documents WHERE lower(title) LIKE ?1 OR"
-            " replace(replace(lower(source), '-', ' '), '_', ' ') LIKE ?1",
-            (f"%{phrase}%",)).fetchall()
+        # "The fifth visit" is the file "...fifth-monitoring-visit.txt": one word (the
+        # visit's kind) may stand between the ordinal and the noun in a title or name.
+        named = re.compile(rf"\b{re.escape(ordinal)}\s+(?:[a-z]+\s+)?{re.escape(noun)}")
+        rows += [(doc_id,) for doc_id, title, source in self.conn.execute(
+            "SELECT doc_id, lower(title), replace(replace(lower(source), '-', ' '), '_', ' ')"
+            " FROM documents WHERE instr(lower(title), ?1) OR instr(lower(source), ?1)",
+            (ordinal.lower(),)) if named.search(title) or named.search(source)]
         return sorted({r[0] for r in rows})
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:

@@ -88,6 +88,88 @@ STOPWORDS = FUNCTION_WORDS | REPORT_WORDS
 # "children in need" is CIN, "child and adolescent mental health services" CAMHS.
 JOINING_WORDS = frozenset("of and the for in on to a an with at by or".split())
 
+# Words that never name what a question is about, though they are not function words:
+# adverbs of place and manner and the light verbs that carry a phrase ("after they've
+# gone missing", "looked after by friends instead of relatives", "keeping them safe").
+# A subject word the reports never use means they never speak of it (rag.scope); one of
+# these the reports never use means nothing of the kind.
+NON_SUBJECT_WORDS = frozenset(
+    "instead away back else ever still yet really actually already maybe perhaps "
+    "get gets got getting go goes going gone went come comes coming came keep keeps kept "
+    "keeping make makes made making take takes took taken taking put puts putting give "
+    "gives gave given giving happen happens happened happening end ended ending".split()
+)
+
+# Everyday words for things the reports name in their own terms. A member of staff or a
+# parent says "kids who run away", "the at-risk register", "agency temps"; the reports
+# write "children who go missing", "a child protection plan", "agency staff". Neither
+# BM25 (no shared word) nor the absent-subject check (a word no passage uses) can see
+# that they mean the same, and the embedding model rates single words too coarsely to
+# tell ("night" and "out of hours" 0.4; "restraint" and "protection" 0.57). General
+# social-care vocabulary, not any report's phrasing: the everyday phrase (lower case,
+# hyphens as spaces) and the reports' terms for it.
+EVERYDAY_TERMS: dict[str, tuple[str, ...]] = {
+    "kid": ("children",), "kids": ("children",),
+    "teenager": ("young people", "adolescents"), "teenagers": ("young people", "adolescents"),
+    "teens": ("young people", "adolescents"),
+    "mum": ("parents", "mothers"), "mums": ("parents", "mothers"),
+    "dad": ("parents", "fathers"), "dads": ("parents", "fathers"),
+    "grandparents": ("family members", "connected persons", "special guardianship"),
+    "run away": ("missing",), "runs away": ("missing",), "ran away": ("missing",),
+    "running away": ("missing",), "runaway": ("missing",), "runaways": ("missing",),
+    "gone missing": ("missing",), "go missing": ("missing",),
+    "chat": ("conversations", "discussions", "interviews"),
+    "chats": ("conversations", "discussions", "interviews"),
+    "night": ("out of hours", "emergency duty"), "nights": ("out of hours", "emergency duty"),
+    "overnight": ("out of hours", "emergency duty"),
+    "evening": ("out of hours",), "evenings": ("out of hours",),
+    "weekend": ("out of hours", "emergency duty"),
+    "weekends": ("out of hours", "emergency duty"),
+    "bank holiday": ("out of hours",), "bank holidays": ("out of hours",),
+    "ring": ("telephone", "contact"), "phone": ("telephone", "contact"),
+    "phones": ("telephone", "contact"),
+    "at risk register": ("child protection plan",), "risk register": ("child protection plan",),
+    "protection register": ("child protection plan",),
+    "in care": ("looked after",), "taken into care": ("looked after", "care proceedings"),
+    "court case": ("care proceedings",), "court cases": ("care proceedings",),
+    "groomed": ("sexual exploitation", "exploitation"),
+    "grooming": ("sexual exploitation", "exploitation"),
+    "tip off": ("intelligence", "information"), "tip offs": ("intelligence", "information"),
+    "circumcision": ("female genital mutilation",),
+    "temporary staff": ("agency staff",), "temporary": ("agency", "interim"),
+    "temps": ("agency staff",), "locum": ("agency staff",), "locums": ("agency staff",),
+    "rely": ("reliance",), "relies": ("reliance",), "relying": ("reliance",),
+    "stop": ("prevent", "prevention"), "stopping": ("prevent", "prevention"),
+    "extremist": ("extremism", "radicalisation"), "extremists": ("extremism", "radicalisation"),
+    "terrorism": ("extremism", "radicalisation", "prevent"),
+    "problem": ("difficulties", "concerns", "needs"),
+    "problems": ("difficulties", "concerns", "needs"),
+    "worry": ("concerns",), "worries": ("concerns",), "worried": ("concerns",),
+    "one to one": ("supervision",), "one to ones": ("supervision",),
+    "foster parents": ("foster carers",), "foster families": ("foster carers",),
+    "care home": ("residential",), "care homes": ("residential",),
+    "not in school": ("missing education", "missing from education"),
+    "out of school": ("missing education", "missing from education"),
+    "home schooling": ("elective home education",),
+    "home schooled": ("elective home education",),
+    "counselling": ("mental health", "emotional support"),
+    "therapy": ("mental health", "therapeutic"),
+    "quit": ("turnover", "vacancies"), "quitting": ("turnover", "vacancies"),
+    "money": ("funding", "budget"), "cash": ("funding", "budget"),
+}
+_EVERYDAY = re.compile(r"\b(?:" + "|".join(
+    sorted((re.escape(k).replace(r"\ ", r"\s+") for k in EVERYDAY_TERMS), key=len, reverse=True)
+) + r")\b")
+
+
+def everyday_terms(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The everyday phrases the text uses (EVERYDAY_TERMS), each with the reports' terms
+    for it, in the order written; the longest phrase wins where two overlap."""
+    lowered = re.sub(r"[-\u2010\u2011]", " ", text.lower())
+    found = dict.fromkeys(" ".join(m.group().split()) for m in _EVERYDAY.finditer(lowered))
+    return [(phrase, EVERYDAY_TERMS[phrase]) for phrase in found]
+
+
 WORD = re.compile(r"[a-z0-9]+")  # a word of lower-cased text
 TOKEN = re.compile(r"\w+")  # a word as BM25 and acronym lookups see it, any case
 
