@@ -45,6 +45,7 @@ def too_long(question: str, limit: int) -> Answer:
     return Answer(question, message, True)
 
 
+_LIST_ITEMS = 2  # the items a sentence ending in a colon brings with it
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
@@ -76,16 +77,19 @@ _CLOSING_MARK = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
 # A method line: what the inspectors or the letter did, not what they found ("Inspectors
 # have looked closely at the experiences of ...", "This letter summarises the findings of
 # ...", "During the course of this visit, inspectors reviewed ..."). Each opens one of the
-# scale corpus's most recurring sentence shapes (/tmp/scale: "This letter summarises the
-# findings" in 369 of 859 reports, "Inspectors have looked closely at" 161), or its
-# monitoring-letter form. "Inspectors found / saw / observed" is a finding, and stays.
+# scale corpus's most recurring sentence shapes ("This letter summarises the findings" in
+# 369 of 859 reports, "Inspectors have looked closely at" 161), or its monitoring-letter
+# form, or a news item's opening ("Ofsted has today published ..."). "Inspectors found /
+# saw / observed" is a finding, and stays.
 _METHOD = re.compile(
     r"^\W*(?:(?:In\s+addition|During\s+(?:the\s+course\s+of\s+)?this\s+(?:visit|"
     r"inspection)),?\s+)?(?:(?:the\s+)?inspectors|this\s+(?:letter|visit|inspection)|the\s+visit|"
     r"ofsted)\s+(?:have\s+|has\s+|had\s+|was\s+|were\s+)?(?:also\s+|particularly\s+|"
     r"closely\s+)?(?:looked|focused|reviewed|considered|spoke|met|read|tracked|sampled|"
     r"evaluated|visited|talked|summarises|carried\s+out|the\s+(?:first|second|third|"
-    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+monitoring\s+visit)\b", re.I)
+    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+monitoring\s+visit)\b"
+    # News framing: "Ofsted has today (Friday 19 October) published the findings of ...".
+    r"|^\W*ofsted\s+(?:has|have)\s+(?:today\s+)?(?:\([^)]{0,40}\)\s+)?published\b", re.I)
 
 
 def states_no_finding(sentence: str, method_too: bool = True) -> bool:
@@ -170,7 +174,7 @@ class Assistant:
 
         chosen = self._choose(query, candidates, scores, order)
         top = chosen[0]  # the most direct: it opens the answer
-        chosen = self._with_continuations(chosen, candidates)
+        chosen, continues = self._with_continuations(chosen, candidates)
         if query.figure and not any(gives_figure(p.text[s:e], query.figure)
                                     for p, s, e in (candidates[i] for i in chosen)):
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
@@ -187,7 +191,7 @@ class Assistant:
                               quote=candidates[i][0].text[candidates[i][1]:candidates[i][2]])
                      for n, i in enumerate(chosen, start=1)]
         blocks = arrange(citations, direct=chosen.index(top) + 1,
-                         follows=self._follows(chosen, candidates), comparison=query.over_time)
+                         follows=self._follows(chosen, continues), comparison=query.over_time)
         return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
                       searched_for=query.text, blocks=blocks)
 
@@ -253,30 +257,60 @@ class Assistant:
         return chosen
 
     @staticmethod
-    def _follows(chosen: list[int], candidates: list[tuple[Passage, int, int]],
-                 ) -> dict[int, int]:
-        """[n] -> the [n] it continues: a chosen sentence that refers back ("Of these, ...")
-        right after its chosen predecessor in the same passage. ``chosen`` in answer order.
-        """
-        return {n + 1: n for n, (i, j) in enumerate(pairwise(chosen), start=1)
-                if j == i + 1 and candidates[j][0] is candidates[i][0]
-                and _REFERS_BACK.match(candidates[j][0].text[candidates[j][1]:])}
+    def _follows(chosen: list[int], continues: dict[int, int]) -> dict[int, int]:
+        """[n] -> the [n] it continues, for continuations right after what they continue.
+        ``chosen`` in answer order; ``continues`` from ``_with_continuations``."""
+        at = {i: n for n, i in enumerate(chosen, start=1)}
+        return {at[j]: at[i] for j, i in continues.items()
+                if j in at and i in at and at[j] == at[i] + 1}
 
     def _with_continuations(self, chosen: list[int],
-                            candidates: list[tuple[Passage, int, int]]) -> list[int]:
-        """Add the next sentence when it refers back to a chosen one.
+                            candidates: list[tuple[Passage, int, int]],
+                            ) -> tuple[list[int], dict[int, int]]:
+        """Add the next sentence when it refers back to a chosen one, and a list's first
+        items to the sentence that introduces it; also say which each continues.
 
         "Return home interviews are completed for a minority... Of those completed, two
         thirds take over 72 hours." The second sentence shares no word with the question
-        but is the rest of the finding; without its predecessor it would mean nothing.
+        but is the rest of the finding; without its predecessor it would mean nothing. A
+        sentence cut at a list ("... which are being addressed, including:") says nothing
+        without its items, which the chunker often puts in the document's next chunk: that
+        chunk's first sentences are then added to ``candidates`` and cited from it.
         """
-        out = list(chosen)
+        out, continues = list(chosen), {}
         for i in chosen:
-            j = i + 1
-            if (j < len(candidates) and j not in out and candidates[j][0] is candidates[i][0]
-                    and _REFERS_BACK.match(candidates[j][0].text[candidates[j][1]:])):
-                out.append(j)
-        return out
+            passage, start, end = candidates[i]
+            if passage.text[start:end].rstrip().endswith(":"):
+                after = [j for j in range(i + 1, len(candidates))
+                         if candidates[j][0] is passage][:_LIST_ITEMS]
+                if len(after) < _LIST_ITEMS:
+                    after += self._next_chunk_sentences(passage, candidates,
+                                                        _LIST_ITEMS - len(after))
+            else:
+                j = i + 1
+                after = [j] if (j < len(candidates) and candidates[j][0] is passage
+                                and _REFERS_BACK.match(passage.text[candidates[j][1]:])) else []
+            previous = i
+            for j in after:
+                continues.setdefault(j, previous)
+                if j not in out:
+                    out.append(j)
+                previous = j
+        return out, continues
+
+    def _next_chunk_sentences(self, passage: Passage,
+                              candidates: list[tuple[Passage, int, int]], n: int) -> list[int]:
+        """The first n sentences of the chunk after ``passage`` in its document, as
+        candidate indices (appended to ``candidates`` unless retrieved already)."""
+        following = self.retriever.reader.next_passage(passage.chunk_id)
+        if following is None:
+            return []
+        mine = [j for j, (p, _, _) in enumerate(candidates) if p.chunk_id == following.chunk_id]
+        if mine:
+            return mine[:n]
+        spans = split_sentences(following.text)[:n]
+        candidates.extend((following, s, e) for s, e in spans)
+        return list(range(len(candidates) - len(spans), len(candidates)))
 
     def sentence_relevance(self, query: Query, passages: list[Passage],
                            vector: np.ndarray | None = None,

@@ -121,7 +121,8 @@ _OPEN_WHAT = re.compile(r"\bwhat\s+(?:did|does|do|has|have|was|were)\b", re.I)
 _OPEN_WHAT_VERB = re.compile(r"\b(?:say|said|find|found|think|report|view|viewed)\b", re.I)
 _OPEN_HOW = re.compile(r"\bhow\s+(?:did|has|have|had)\b", re.I)
 _OPEN_HOW_VERB = re.compile(
-    r"\b(?:change|changed|improve|improved|develop|developed|viewed|compare)\b", re.I)
+    r"\b(?:change|changed|improve|improved|develop|developed|viewed|compare|respond|"
+    r"responded)\b", re.I)
 
 
 def open_question(question: str) -> bool:

@@ -916,6 +916,13 @@ class IndexReader:
             f"SELECT d.doc_id FROM documents d WHERE {where} AND d.judgements != '{{}}'"
             " ORDER BY coalesce(d.date, '') DESC LIMIT ?", [*args, documents])]
 
+    def next_passage(self, chunk_id: int) -> Passage | None:
+        """The chunk after this one in its document, if any."""
+        row = self.conn.execute(
+            "SELECT n.id FROM chunks c JOIN chunks n ON n.doc_id = c.doc_id"
+            " AND n.ordinal = c.ordinal + 1 WHERE c.id = ?", (chunk_id,)).fetchone()
+        return self.passages([row[0]], {row[0]: 0.0})[0] if row else None
+
     def opening_passages(self, doc_id: str, n: int) -> list[Passage]:
         """A document's first n chunks, in order."""
         ids = [r[0] for r in self.conn.execute(

@@ -208,3 +208,25 @@ def test_a_subject_is_not_answered_by_another_that_shares_its_words(
     assert not any("plan to return home" in c.quote for c in rhi.citations)
     fostering = assistant.answer("What did inspectors say about private fostering?")
     assert not any("permanent fostering" in c.quote for c in fostering.citations)
+
+
+def test_how_the_council_responded_quotes_its_responses_not_the_news_framing(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19 (done when): "How did the council respond to the 2012 inspection?" led
+    with "Ofsted has today ... published the findings" and "... which are being addressed,
+    including:" (a sentence cut at a list, whose items are in the next chunk). The news
+    opening states no finding, and a sentence ending in a colon brings its first items."""
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    answer = assistant.answer("How did the council respond to the 2012 inspection?")
+    quotes = [c.quote for c in answer.citations]
+    assert not any(q.startswith("Ofsted has today") for q in quotes)
+    assert any(q.startswith("Our response: We have put in place very clear practice "
+                            "standards") for q in quotes), quotes
+    cut = next(i for i, q in enumerate(quotes) if q.endswith("including:"))
+    assert quotes[cut + 1].startswith("Ensure that children who are subject to child "
+                                      "protection plans")
+    # The items are cited from the chunk that holds them, and shown with their sentence.
+    item = answer.citations[cut + 1]
+    assert item.quote in item.passage.text
+    assert item.passage.chunk_id != answer.citations[cut].passage.chunk_id

@@ -148,7 +148,9 @@ def test_headings_and_method_lines_state_no_finding() -> None:
                  "This letter summarises the findings of the monitoring visit to Birmingham "
                  "children's services on 19 and 20 September 2017.",
                  "The visit was the second monitoring visit since the local authority was "
-                 "judged inadequate in November 2016."]:
+                 "judged inadequate in November 2016.",
+                 "Ofsted has today (Friday 19 October) published the findings of an "
+                 "unannounced inspection into Birmingham City Council's children's services."]:
         assert states_no_finding(line), line
     # Findings, grades, figures and names, with or without a closing stop.
     for line in ["Children\u2019s services in Birmingham are inadequate",
