@@ -95,8 +95,10 @@ _SEARCH_FRAME = re.compile(
     r"report|letter)))\b", re.I)
 # Words that name the letter, not what a sentence of it must state: "This letter
 # summarises the findings of the focused visit to Leicester on 22 January 2019" shares
-# them all and answers nothing.
-_LETTER_WORDS = re.compile(r"\b(?:(?:19|20)\d\d|visits?|letters?|focused|find|finds|"
+# them all and answers nothing; nor does "the inspection" in "at the time of its 2024
+# inspection" (small and full library key facts 0.883 -> 0.892, dev answer precision
+# 0.667 -> 0.675, nothing else moved).
+_LETTER_WORDS = re.compile(r"\b(?:(?:19|20)\d\d|visits?|letters?|inspections?|focused|find|finds|"
                            r"describe[ds]?|according|january|february|march|april|may|june|"
                            r"july|august|september|october|november|december)\b", re.I)
 # What follows a council's name and is still its name: "Dudley MBC", "Leicester City

@@ -191,6 +191,11 @@ def test_the_words_a_sentence_must_state_leave_out_the_letter_the_question_names
     assert not q.asked_words & {"january", "2019", "focused", "visit"}
     # "Who were the inspectors?" still asks about inspectors.
     assert "inspectors" in understand("Who were the inspectors at the 2017 visit?").asked_words
+    # Nor does "the inspection" the question is dated by.
+    model = understand("Which model had Leicestershire recently introduced at the time of its "
+                       "2024 inspection?", lexicon=LEXICON)
+    assert {"model", "introduced"} <= model.asked_words
+    assert "inspection" not in model.asked_words
 
 
 def test_the_last_inspection_is_the_newest_report_of_the_council_asked_about() -> None:
