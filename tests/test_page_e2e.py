@@ -416,6 +416,9 @@ def test_an_answer_reads_as_the_direct_sentence_then_lists(
         change = ask(pg, "How did thresholds change between the 2016 inspection and the "
                          "2017 visit?")
         rows = change.locator('[data-testid="stMarkdownContainer"]').first.locator("li")
+        # The feedback widget comes last, yet under load the list was once read half
+        # drawn (one item): wait for the second item before reading them.
+        rows.nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)
         texts = rows.all_inner_texts()
         assert len(texts) == 2, texts
         assert "(2016)" in texts[0] and "(2017-10-19)" in texts[1], texts
