@@ -70,9 +70,12 @@ _SECTION_NUMBER = re.compile(r"^\W*\d+(?:\.\d+)*\s+(?=[A-Z])")
 
 
 def _says_figure_or_name(text: str) -> bool:
+    """Whether a line gives a figure or a capitalised name (two capitalised words)."""
     words = _SECTION_NUMBER.sub("", text).split()
     return any(c.isdigit() for c in " ".join(words)) or any(
         a[:1].isupper() and b[:1].isupper() for a, b in pairwise(words[1:]))
+
+
 _CLOSING_MARK = re.compile(r"[.!?:;\u201d\"')\]]\s*$")
 # A method line: what the inspectors or the letter did, not what they found ("Inspectors
 # have looked closely at the experiences of ...", "This letter summarises the findings of
