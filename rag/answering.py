@@ -24,7 +24,7 @@ from rag.query import Query, understand
 from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
-from rag.words import STOPWORDS, same_words, sentence_words, split_sentences
+from rag.words import STOPWORDS, same_words, sentence_words, split_sentences, word_pairs
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",
@@ -164,7 +164,8 @@ class Assistant:
         ``vector``: the embedded ``query.dense_text``, if the caller has it.
         """
         candidates, relevance, choice = self.sentence_relevance(query, passages, vector)
-        if not candidates or relevance.max() < self.settings.min_relevance:
+        if not candidates or (relevance.max() < self.settings.min_relevance
+                              and not self._states_a_rare_phrase(query, candidates)):
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text)
         # Retrieval already weighed each passage against the question in context (BM25,
@@ -197,6 +198,24 @@ class Assistant:
                          follows=self._follows(chosen, continues), comparison=query.over_time)
         return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
                       searched_for=query.text, blocks=blocks)
+
+    def _states_a_rare_phrase(self, query: Query,
+                              candidates: list[tuple[Passage, int, int]]) -> bool:
+        """Whether a candidate sentence states a phrase of the question that few passages
+        hold (retrieval's rare word pairs: "formally adopted", "recently introduced").
+
+        Such a sentence is about what was asked even when its long wording keeps its
+        relevance under the decline threshold: "A children's rights approach has been
+        formally adopted by the local authority and, within this, ..." answers "what
+        approach had Cornwall formally adopted?" at relevance 0.29. Not for a question
+        asking for a figure: a sentence may name its subject and give another number.
+        """
+        if query.figure or query.measure is not None or self.settings.phrase_max_share <= 0:
+            return False
+        pairs = set(self.retriever.reader.rare_pairs(word_pairs(query.bm25_text),
+                                                     self.settings.phrase_max_share))
+        return bool(pairs) and any(pairs & set(word_pairs(p.text[s:e]))
+                                   for p, s, e in candidates)
 
     def _choose(self, query: Query, candidates: list[tuple[Passage, int, int]],
                 scores: np.ndarray, order: np.ndarray) -> list[int]:

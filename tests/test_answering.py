@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+import tarfile
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rag import store
 from rag.answering import Assistant
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.form import lead_in
+from rag.indexing import sync
 from rag.retrieval import Retriever
 from rag.words import split_sentences
+from tests.conftest import ROOT, settings_for
 
 QUESTION = "What did inspectors say about return home interviews?"
 
@@ -230,3 +236,34 @@ def test_how_the_council_responded_quotes_its_responses_not_the_news_framing(
     item = answer.citations[cut + 1]
     assert item.quote in item.passage.text
     assert item.passage.chunk_id != answer.citations[cut].passage.chunk_id
+
+
+SCALE_TARBALL = Path(__file__).resolve().parents[2] / "shared" / "scale-corpus" / \
+    "ofsted-reports-text.tar.xz"
+CORNWALL_2022 = ("ofsted-reports-text/focused-visits/cornwall/"
+                 "children-s-services-focused-visit-22-february-2022.txt")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCALE_TARBALL.is_file(), reason="../shared/scale-corpus is not present")
+def test_a_sentence_stating_a_rare_phrase_of_the_question_is_not_declined(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A real letter: "A children's rights approach has been formally adopted by the local
+    authority and, within this, ..." answers "what approach had Cornwall formally
+    adopted?", but its long wording scores under the decline threshold. The question's
+    rare phrase ("formally adopted") in a retrieved sentence keeps it answered."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with tarfile.open(SCALE_TARBALL) as tar:
+        (corpus / "cornwall-2022.txt").write_bytes(tar.extractfile(CORNWALL_2022).read())
+    for f in (ROOT / "tests" / "fixtures" / "corpus").glob("*.txt"):
+        (corpus / f.name).write_bytes(f.read_bytes())
+    settings = settings_for(tmp_path)
+    sync(settings, embedder=embedder)
+    question = "What approach had Cornwall formally adopted, according to the 2022 focused visit?"
+    answer = Assistant(settings, Retriever(settings, embedder=embedder)).answer(question)
+    assert not answer.abstained, answer.answer
+    assert "rights approach" in answer.answer
+    off = replace(settings, phrase_max_share=0.0)
+    assert Assistant(off, Retriever(off, embedder=embedder)).answer(question).abstained
