@@ -1,6 +1,6 @@
 """Add each judgement question's judgement table as alternative evidence.
 
-    .venv/bin/python eval/library/table_evidence.py [--index build/library-small/index] [--write]
+    .venv/bin/python eval/library/table_evidence.py [--index build/library-full/index] [--write]
 
 A judgement question ("What was Sandwell's overall effectiveness judgement in the 2022
 inspection?") is answered by the report's own judgement table, and retrieval puts that
@@ -9,14 +9,17 @@ beside the table (README, "How it was written"), because a quote from a table ("
 effectiveness Requires improvement to be good") cannot tell one report from another, so
 a right first passage scored as a miss. This script finds, for each judgement question,
 the passage of the report it asks about (its council and year, in the index
-`build_library.py --size small` built) that states the asked judgement
+`build_library.py --size full` built) that states the asked judgement
 (`rag.ofsted.stated_judgement`, as retrieval finds it), checks that the grade stated
 there is the question's grade key fact (a question may ask for more besides), and adds
 that passage's "Inspection dates: ..." line, which only that report has, as an
-alternative quote, so that passage counts and no other report's table does. A question
-whose table passage lacks the dates line, or states another grade, or whose dates line
-another report shares (North and West Northamptonshire's 2022 reports are word for word
-alike), is left as it was. It prints every decision; `--write` rewrites qa.jsonl.
+alternative quote, so that passage counts and no other report's table does; an older
+report with no dates line states its judgement in a sentence naming the council
+("Children's services in Croydon are inadequate"), which is used instead when no other
+chunk of the library has it. A question whose table passage lacks both, or states
+another grade, or whose quote another report shares (North and West Northamptonshire's
+2022 reports are word for word alike), is left as it was. It prints every decision;
+`--write` rewrites qa.jsonl.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from rag.words import normalise
 
 HERE = Path(__file__).resolve().parent
 _GRADE = re.compile(r"inadequate|requires|good|outstanding", re.I)  # a grade key fact
-_DATES = re.compile(r"Inspection dates?:[^\n]*?(?:19|20)\d\d")
+# The dates line and, where it follows, the lead inspector's name: two councils inspected
+# in the same weeks share a dates line (four of the library's did).
+_DATES = re.compile(r"Inspection dates?:[^\n]*?(?:19|20)\d\d(?:\s*\n\s*Lead inspector:[^,\n]*)?")
 
 
 def table_quote(reader: IndexReader, item: dict) -> tuple[str | None, str]:
@@ -55,9 +60,14 @@ def table_quote(reader: IndexReader, item: dict) -> tuple[str | None, str]:
             if not grades or not all(re.search(k, stated, re.I) for k in grades):
                 return None, f"{doc_id}: states {stated!r}, not the grade asked"
             dates = _DATES.search(passage.text)
-            if dates is None:
-                return None, f"{doc_id}: its table passage has no inspection dates line"
-            return dates.group(), f"{doc_id}: {stated!r}"
+            if dates is not None:
+                return " ".join(dates.group().split()), f"{doc_id}: {stated!r}"
+            # An older report states its judgement in a sentence naming the council
+            # ("Children's services in Croydon are inadequate"): that sentence, when no
+            # other report has it (checked by the caller).
+            if normalise(item["council"].split(",")[0]) in normalise(stated):
+                return stated, f"{doc_id}: its judgement sentence"
+            return None, f"{doc_id}: its table passage has no inspection dates line"
     return None, "no judged report of that council and year"
 
 
@@ -71,7 +81,9 @@ def unique(reader: IndexReader, quote: str) -> bool:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
-    parser.add_argument("--index", default="build/library-small/index")
+    # Quotes are checked unique against this index: the full library's, so that no
+    # other council's report has them either.
+    parser.add_argument("--index", default="build/library-full/index")
     parser.add_argument("--qa", default=str(HERE / "qa.jsonl"))
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv[1:])
