@@ -616,6 +616,9 @@ def chunk_ids(conn: sqlite3.Connection) -> np.ndarray:
     return np.array([r[0] for r in conn.execute("SELECT id FROM chunks")], dtype=np.int64)
 
 
+SENTENCE_CACHE = 4000  # chunks whose sentence vectors a reader keeps decoded (~25 MB)
+
+
 class IndexReader:
     """A consistent read view: FAISS vectors matching the SQLite generation they came from.
 
@@ -640,6 +643,7 @@ class IndexReader:
         self._allowed: dict[Filters, np.ndarray] = {}
         self._spelled: dict[str, str | None] = {}
         self._pairs: dict[tuple[str, int], int] = {}  # rare_pairs' counts, this generation
+        self._sentences: dict[int, np.ndarray] = {}  # decoded sentence vectors, this generation
         self._chunks = 0
         self._councils: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -716,7 +720,7 @@ class IndexReader:
         self.faiss, self.generation, self.dead = index, gen, dead
         self._glossary = [(r[0], r[1]) for r in self.conn.execute(
             "SELECT short, min(long) FROM glossary GROUP BY short")]
-        self._allowed, self._spelled, self._pairs = {}, {}, {}
+        self._allowed, self._spelled, self._pairs, self._sentences = {}, {}, {}, {}
         self._chunks = len(chunk_ids)
         self._councils = {r[0]: r[1] for r in self.conn.execute(
             "SELECT council_key, min(council) FROM documents WHERE council_key IS NOT NULL"
@@ -886,8 +890,20 @@ class IndexReader:
         return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
 
     def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """The stored vectors of each chunk's sentences (see ``sentence_vectors``)."""
-        return sentence_vectors(self.conn, ids, int(self.manifest.get("dimension", 0)))
+        """The stored vectors of each chunk's sentences (see ``sentence_vectors``).
+
+        The last SENTENCE_CACHE chunks' are kept decoded for this generation: a search
+        ranks a hundred candidates by their sentences, and the same passages come back
+        from question to question (a tenth of a warm answer on the starting corpus)."""
+        missing = [i for i in ids if i not in self._sentences]
+        if missing:
+            fetched = sentence_vectors(self.conn, missing,
+                                       int(self.manifest.get("dimension", 0)))
+            if len(self._sentences) + len(fetched) > SENTENCE_CACHE:
+                self._sentences = {}
+            self._sentences.update(fetched)
+        cached = self._sentences
+        return {i: cached[i] for i in ids if i in cached}
 
     def passages(self, ids: Sequence[int], scores: dict[int, float]) -> list[Passage]:
         """The chunks with their documents, in the order of ``ids`` (missing ones skipped)."""

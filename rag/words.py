@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _PLAIN = str.maketrans(
     {
@@ -225,7 +226,15 @@ def normalise(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans in a passage. Bullet lines and paragraph numbers are boundaries."""
+    """Sentence spans in a passage. Bullet lines and paragraph numbers are boundaries.
+
+    Remembered for the passages seen last: every answer splits its ten passages, and
+    the same passages come back question after question (a tenth of a warm answer)."""
+    return list(_sentence_spans(text))
+
+
+@lru_cache(maxsize=4096)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     body_start = 0
     if m := _LEADING_NUMBER.match(text):
@@ -247,7 +256,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         e -= len(piece) - len(piece.rstrip())
         if e - s >= 25:
             cleaned.append((s, e))
-    return cleaned
+    return tuple(cleaned)
 
 
 # ------------------------------------------------------------------ lines of loaded text
