@@ -31,10 +31,18 @@ class BagOfWords:
         return out / np.where(norms == 0, 1, norms)
 
 
+class NoIndex:
+    """Stand-in index reader: no index, so no phrase of a question is rare in it."""
+
+    def rare_pairs(self, pairs: list[str], share: float) -> list[str]:
+        return []
+
+
 class NoStoredVectors:
     """Stand-in retriever: the passages are given, none has stored sentence vectors."""
 
     embedder = BagOfWords()
+    reader = NoIndex()
 
     def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         return {}
