@@ -56,8 +56,9 @@ class Settings:
     # "embedded", the chunk's heading and text through the model as one more text.
     # "sentences" makes indexing about twice as fast (bench/RESULTS.md) with the same
     # eval/qa.jsonl figures (recall@5 0.904, MRR 0.814, key facts 0.856); on the small
-    # library one question less is answered (it had been answered by the letter's opening
-    # sentence, not its evidence). The manifest records it: switching rebuilds.
+    # library one question less was answered (it had been answered by the letter's
+    # opening sentence, not its evidence; answered from its evidence again since, by the
+    # rare-phrase rule in rag/answering.py). The manifest records it: switching rebuilds.
     chunk_vectors: str = "sentences"
 
     # Chunking, measured in the embedding model's tokens. On eval/qa.jsonl 128 tokens
