@@ -22,7 +22,8 @@ def score(retriever: Retriever, items: list[dict], mode: str, diversify: bool) -
     for item in items:
         query = understand(item["question"], item.get("history", []), lexicon=retriever.reader)
         passages = retriever.search(query, k=10, mode=mode, diversify=diversify)
-        ranks = evidence_ranks(item["evidence"], [p.text for p in passages])
+        ranks = evidence_ranks(item["evidence"], [p.text for p in passages],
+                               [p.doc.source for p in passages])
         r5.append(recall_at(ranks, 5))
         rr.append(reciprocal_rank(ranks))
     return statistics.fmean(r5), statistics.fmean(rr)

@@ -163,7 +163,7 @@ def score_response(item: dict, response: Response, judge: Judge,
     r = QuestionResult(
         id=item.get("id", ""), type=item.get("type", ""), answerable=bool(item["answerable"]),
         question=item["question"], evidence=evidence,
-        ranks=evidence_ranks(evidence, response.passages), answer=answer.answer,
+        ranks=evidence_ranks(evidence, response.passages, response.sources), answer=answer.answer,
         abstained=answer.abstained, notice=answer.notice, missed_facts=key_facts,
         seconds=response.seconds, style=str(item.get("style", "")),
         paraphrase_of=str(item.get("paraphrase_of", "")))

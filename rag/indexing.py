@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import chunking, store
+from rag import chunking, ofsted, store
 from rag.chunking import Chunk, chunk_document
 from rag.config import CHOICES, Settings
 from rag.documents import (
@@ -81,7 +81,8 @@ class SyncReport:
 
 
 # What an index built before a manifest key existed was built with.
-MANIFEST_DEFAULTS = {"embedding_backend": "torch", "chunk_vectors": "embedded"}
+MANIFEST_DEFAULTS = {"embedding_backend": "torch", "chunk_vectors": "embedded",
+                     "metadata_version": 1}
 
 
 def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
@@ -94,6 +95,7 @@ def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
         "chunker_version": chunking.VERSION,
         "embedding_backend": settings.embedding_backend,
         "chunk_vectors": settings.chunk_vectors,
+        "metadata_version": ofsted.VERSION,
     }
     if dimension is not None:
         manifest["dimension"] = dimension

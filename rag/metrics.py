@@ -24,28 +24,46 @@ _LEAD_IN = re.compile(r"^The .{0,300}?\) says:\s*")
 
 # ---------------------------------------------------------------------------- retrieval
 
-Evidence = str | Sequence[str]
+# A quote, or a quote that counts only in one document's passages: a judgement table
+# ("Overall effectiveness Requires improvement to be good") is word for word the same in
+# every report with those grades, so only its source tells the right report's apart.
+Quote = str | Mapping[str, str]  # "text", or {"source": "file.txt", "quote": "text"}
+Evidence = Quote | Sequence[Quote]
 
 
-def evidence_ranks(evidence: Sequence[Evidence], passages: Sequence[str]) -> list[int | None]:
+def alternatives(item: Evidence) -> list[Quote]:
+    """The quotes of one evidence item, any one of which counts."""
+    return [item] if isinstance(item, (str, Mapping)) else list(item)
+
+
+def quote_text(quote: Quote) -> str:
+    return quote if isinstance(quote, str) else quote["quote"]
+
+
+def evidence_ranks(evidence: Sequence[Evidence], passages: Sequence[str],
+                   sources: Sequence[str] | None = None) -> list[int | None]:
     """For each evidence item, the 1-based rank of the first passage containing it.
 
     An item is a quote, or a list of quotes that state the same finding in different
     places (the 2016 report repeats its findings in the summary, the findings and the
-    recommendations): a passage holding any of them counts.
+    recommendations): a passage holding any of them counts. A quote tied to a source
+    counts only in a passage of that document, so never when ``sources`` is not given.
     """
     normal = [normalise(p) for p in passages]
     ranks: list[int | None] = []
     for item in evidence:
-        quotes = [normalise(q) for q in ([item] if isinstance(item, str) else item)]
+        wanted = [(normalise(quote_text(q)), None if isinstance(q, str) else q["source"])
+                  for q in alternatives(item)]
         ranks.append(next((i for i, p in enumerate(normal, start=1)
-                           if any(q in p for q in quotes)), None))
+                           if any(q in p and (source is None or (
+                               sources is not None and sources[i - 1] == source))
+                                  for q, source in wanted)), None))
     return ranks
 
 
 def first_quote(item: Evidence) -> str:
     """The quote an evidence item is shown by: the first of its alternatives."""
-    return item if isinstance(item, str) else item[0]
+    return quote_text(alternatives(item)[0])
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:

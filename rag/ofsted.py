@@ -30,9 +30,13 @@ framework
     and protection, children looked after and care leavers", 2013-2018), or None (a
     letter, an earlier framework, or unknown).
 judgements (keys; values are "outstanding", "good", "requires improvement to be good",
-"inadequate"; SIF's "requires improvement" is the same grade and is written the same)
+"inadequate"; SIF's "requires improvement" is the same grade and is written the same;
+"adequate" only from the scale before 2013)
     overall_effectiveness  ILACS "Overall effectiveness"; SIF "Children's services in X
-                           are ..." / "The overall judgement is ..."
+                           are ..." / "The overall judgement is ..."; a 2013 inspection
+                           of looked after children's services "Overall effectiveness of
+                           services for looked after children and young people Grade 4
+                           (Inadequate)"
     impact_of_leaders      ILACS "The impact of leaders on social work practice with
                            children and families"
     help_and_protection    both: "(The experiences and progress of) children who need
@@ -58,11 +62,16 @@ from datetime import date
 
 from rag.words import JOINING_WORDS
 
+# What read_metadata reads, in the index manifest: an index read by an older version is
+# rebuilt. 2: the 2013 looked-after-children inspections' judgements on their own scale.
+VERSION = 2
 HEAD_CHARS = 8000  # the heading, title page and judgement table all sit in this much text
 
 KINDS = ("inspection", "focused visit", "monitoring visit", "joint targeted area inspection")
 FRAMEWORKS = ("ILACS", "SIF")
-GRADES = ("outstanding", "good", "requires improvement to be good", "inadequate")
+# "adequate": grade 3 of the scale before 2013, which the 2013 inspections of looked after
+# children's services still used ("Grade 3 (Adequate)").
+GRADES = ("outstanding", "good", "requires improvement to be good", "adequate", "inadequate")
 JUDGEMENT_KEYS = (
     "overall_effectiveness", "impact_of_leaders", "help_and_protection", "children_in_care",
     "care_leavers", "looked_after_and_permanence", "adoption", "leadership", "lscb",
@@ -532,7 +541,9 @@ def _report(flat: str) -> dict | None:
         "inspection_start": min(dates).isoformat() if dates else None,
         "inspection_end": max(dates).isoformat() if dates else None,
         "published": published[0].isoformat() if published else None,
-        "judgements": _judgements(flat[start: start + 5000], framework) if kind else {},
+        # An earlier framework's judgement is a page or two on, past the contents.
+        "judgements": _judgements(flat[start: start + (5000 if framework else HEAD_CHARS)],
+                                  framework) if kind else {},
     }
 
 
@@ -564,6 +575,12 @@ _SIF_OVERALL = (
 )
 
 
+# The 2013 inspections of looked after children's services, graded on the earlier scale.
+_LAC_OVERALL = re.compile(r"Overall effectiveness of services for looked after children "
+                          r"and young people Grade \d \(?(outstanding|good|adequate|"
+                          r"inadequate)(?![a-z])", re.I)
+
+
 def _grade(raw: str) -> str:
     low = raw.lower()
     return "requires improvement to be good" if "improvement" in low else low
@@ -575,7 +592,9 @@ def _judgements(table: str, framework: str | None) -> dict[str, str]:
     for key, pattern in _JUDGEMENT_PATTERNS.items():
         if (m := pattern.search(table)) is not None:
             out[key] = _grade(m[1])
-    overall = [_ILACS_OVERALL] if framework == "ILACS" else [*_SIF_OVERALL, _ILACS_OVERALL]
+    overall = ([_ILACS_OVERALL] if framework == "ILACS" else
+               [*_SIF_OVERALL, _ILACS_OVERALL] if framework == "SIF" else
+               [_LAC_OVERALL, *_SIF_OVERALL, _ILACS_OVERALL])
     for pattern in overall:
         if (m := pattern.search(table)) is not None:
             out["overall_effectiveness"] = _grade(m[1])
@@ -614,7 +633,8 @@ def _spaced(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 
 _STATED = {key: [_spaced(p)] for key, p in _JUDGEMENT_PATTERNS.items()}
-_STATED["overall_effectiveness"] = [_spaced(p) for p in (_ILACS_OVERALL, *_SIF_OVERALL)]
+_STATED["overall_effectiveness"] = [_spaced(p) for p in (_ILACS_OVERALL, *_SIF_OVERALL,
+                                                         _LAC_OVERALL)]
 _STATED_CHARS = 20_000
 
 

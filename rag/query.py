@@ -46,9 +46,10 @@ _REFERENCE_YEAR = re.compile(r"\b(?:since|(?<!looked\s)after|before|following|pr
 # 2016?", "Which councils were judged inadequate in 2016?".
 _JUDGEMENT = re.compile(r"\b(?:judged|judgements?|judgments?|graded|grades?|rated|ratings?|"
                         r"overall\s+effectiveness)\b", re.I)
-_GRADES = {"inadequate": "inadequate", "outstanding": "outstanding",
+_GRADES = {"inadequate": "inadequate", "outstanding": "outstanding", "adequate": "adequate",
            "requires improvement": "requires improvement to be good", "good": "good"}
-_GRADE_NAMED = re.compile(r"\b(inadequate|outstanding|requires\s+improvement|good)\b", re.I)
+_GRADE_NAMED = re.compile(r"\b(inadequate|outstanding|adequate|requires\s+improvement|good)\b",
+                          re.I)
 _LISTING = re.compile(r"\bwhich\s+(?:councils?|local\s+authorit(?:y|ies)|areas?)\b", re.I)
 _HOW_HAS = re.compile(r"\bhow\s+(?:has|have|did)\b", re.I)  # ... then "change" on its line
 _CHANGE = re.compile(r"\bchange", re.I)
@@ -345,6 +346,8 @@ def named_councils(text: str, councils: dict[str, str]) -> tuple[str, ...]:
                 if tuple(lower[i:i + len(form)]) != form:
                     continue
                 first = tokens[i]
+                if lower[i + len(form): i + len(form) + 2] == ["borough", "of"]:
+                    continue  # "London Borough of Croydon" names Croydon, not the City
                 if (first.isupper() and len(first) >= 3) if initialism else first[0].isupper():
                     found[key] = min(found.get(key, i), i)
     return tuple(sorted(found, key=found.get))

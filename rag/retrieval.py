@@ -18,13 +18,14 @@ import numpy as np
 from rag import store
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.figures import Measure, counts_subject, gives_measure
 from rag.ofsted import JUDGEMENT_CHUNKS, stated_judgement
-from rag.query import Query
+from rag.query import DOC_REFERENCE, Query
 from rag.records import Filters, Passage
 from rag.reranking import Reranker, rerank
 from rag.scope import scopes
 from rag.store import IndexReader
-from rag.words import word_pairs
+from rag.words import split_sentences, word_pairs
 
 MODES = ("hybrid", "dense", "bm25")
 JUDGED_OPENING_CHUNKS = 2  # of each report in scope, for a question about its judgement
@@ -75,6 +76,12 @@ def mmr(
         chosen.append(candidates[best])
         available[best] = False
     return chosen
+
+
+def counts_documents(measure: Measure) -> bool:
+    """"How many monitoring visits have there been?" counts documents, which no passage's
+    figure does: its answer is the letters themselves."""
+    return any(DOC_REFERENCE.fullmatch(word) for word in measure.counted)
 
 
 class Retriever:
@@ -163,6 +170,8 @@ class Retriever:
             if scope is filters:
                 rankings = named
         ordered = interleave(lists)
+        if query.measure is not None and not counts_documents(query.measure):
+            ordered = self.figures_first(ordered, query)
         if self.reranker is not None and ordered:
             top = ordered[: self.settings.rerank_candidates]
             texts = self.reader.texts(top)
@@ -180,6 +189,27 @@ class Retriever:
             p.ranks = {name: ids.index(p.chunk_id) + 1
                        for name, ids in rankings.items() if p.chunk_id in ids}
         return passages
+
+    def figures_first(self, ordered: list[int], query: Query) -> list[int]:
+        """The top k candidates of a figure question, those that state a figure of the
+        asked kind first, and a count of what is counted before any count; in fused
+        order within each tier.
+
+        "How many children were looked after in December 2014?" fuses "the previous
+        inspection was in December 2011" above the paragraph with "549 children were
+        being looked after": the words agree, the figure is missing. Only the top k are
+        reordered, so a passage far down is not pulled up for holding any number.
+        """
+        measure, top = query.measure, ordered[:self.settings.k]
+        texts = self.reader.texts(top)
+
+        def tier(chunk_id: int) -> int:
+            text = texts.get(chunk_id, "")
+            sentences = [text[a:b] for a, b in split_sentences(text)]
+            if any(counts_subject(s, measure) for s in sentences):
+                return 0
+            return 1 if any(gives_measure(s, measure) for s in sentences) else 2
+        return sorted(top, key=tier) + ordered[len(top):]
 
     def judged_openings(self, filters: Filters, keys: tuple[str, ...]) -> list[int]:
         """For each judged report in scope, newest first: the opening chunk that states

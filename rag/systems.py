@@ -28,6 +28,7 @@ class Response:
     passages: list[str]
     answer: Answer
     seconds: float
+    sources: list[str] | None = None  # each passage's document (rag.metrics.Quote)
 
 
 System = Callable[[dict], Response]
@@ -52,7 +53,8 @@ class FullPipeline:
         hits = self.assistant.retriever.search(query, k=self.depth, mode="hybrid")
         started = time.perf_counter()
         answer = self.assistant.answer(item["question"], history=history)
-        return Response([h.text for h in hits], answer, time.perf_counter() - started)
+        return Response([h.text for h in hits], answer, time.perf_counter() - started,
+                        [h.doc.source for h in hits])
 
 
 class RetrievalBaseline:
@@ -75,7 +77,7 @@ class RetrievalBaseline:
         hits = self.assistant.retriever.search(query, k=max(k, self.depth), mode=self.mode)
         answer = self.assistant.extractive(query, hits[:k])
         return Response([h.text for h in hits[:self.depth]], answer,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, [h.doc.source for h in hits[:self.depth]])
 
 
 def fixed_chunks(text: str, size: int = NAIVE_CHUNK_CHARS) -> list[tuple[int, int]]:
@@ -120,7 +122,8 @@ class NaiveBaseline:
         answer = Answer(item["question"], f"{' '.join(text.split())} [1]", False, [citation],
                         searched_for=item["question"])
         return Response([self.chunks[i][3] for i in top[:self.depth]], answer,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started,
+                        [self.chunks[i][0].source for i in top[:self.depth]])
 
 
 SYSTEMS = ("full", "bm25", "dense", "naive")

@@ -27,6 +27,7 @@ from rag.metrics import (
     check_citations,
     citation_scores,
     evidence_ranks,
+    first_quote,
     judge_sentences,
     key_fact_accuracy,
     label_key,
@@ -54,6 +55,19 @@ def test_an_evidence_item_with_alternatives_is_found_by_any_copy() -> None:
                 "Care leavers enjoy positive relationships with their personal advisers."]
     item = ["Care leavers enjoy positive relationships", "Care leavers benefit from good"]
     assert evidence_ranks([item, ["absent", "also absent"]], passages) == [2, None]
+
+
+def test_a_quote_tied_to_its_source_counts_only_in_that_document() -> None:
+    # Two reports with the same grades have word-for-word the same judgement table: only
+    # the asked-about report's copy is its evidence.
+    table = "Overall effectiveness Requires improvement to be good"
+    passages = [table, "Nothing here.", table]
+    sources = ["kirklees-2019.txt", "dudley-2019.txt", "dudley-2019.txt"]
+    item = [{"source": "dudley-2019.txt", "quote": table}, "absent"]
+    assert evidence_ranks([item], passages, sources) == [3]
+    assert evidence_ranks([{"source": "walsall.txt", "quote": table}], passages, sources) == [None]
+    assert evidence_ranks([item], passages) == [None]  # no sources: never counted
+    assert first_quote(item) == table
 
 
 def test_recall_mrr_and_ndcg_by_hand() -> None:

@@ -14,9 +14,10 @@ manifest is comparable (reproduce: .venv/bin/python bench/ofsted_metadata_accura
   and the review), each consistent with its inspection year;
 - inspection dates read in 859/859, plausible (start <= end <= publication, within 150
   days) in 858 (Surrey's 2014 inspection was published in June 2015, as it says);
-- overall effectiveness read in 474/490 reports: the 16 without are 11 reports of the
-  2026 ILACS table (it has no overall row), the four 2013 inspections (graded on the
-  old scale, after the first page) and the review.
+- overall effectiveness read in 478/490 reports: the 12 without are 11 reports of the
+  2026 ILACS table (it has no overall row) and the review; the four 2013 inspections of
+  looked after children's services are read on their own, older scale ("Grade 3
+  (Adequate)", a page or two on).
 
 Over the 105 hand-verified documents of tests/fixtures/ofsted_metadata.json (81 picked
 to cover councils, years and layouts, then 24 drawn at random after the reader was
@@ -158,6 +159,46 @@ def test_an_older_sif_overall_judgement_sentence_is_read() -> None:
         "Children\u2019s services in Dudley require improvement to be good",
         "The overall judgement is that children\u2019s services are inadequate")
     assert read_metadata(text).judgements["overall_effectiveness"] == "inadequate"
+
+
+# A 2013 inspection of looked after children's services: the contents page first, the
+# judgement on the earlier four-point scale a page on (Kent's, Medway's, Norfolk's and
+# Sandwell's are laid out so).
+LAC_2013 = """\
+Inspection of looked after children services
+Sandwell Metropolitan Borough Council
+Inspection dates: 24 \u2013 28 June 2013
+Reporting inspector Christopher Sands HMI
+Published: 2 August 2013
+\f
+Contents
+Overall effectiveness of services for looked after children and
+young people 5
+Capacity to improve 6
+\f
+Service information
+%s
+Overall effectiveness of services for looked
+after children and young people
+Grade %s
+13. Overall effectiveness for looked after children is inadequate.
+"""
+
+
+@pytest.mark.parametrize(("grade", "want"), [("4 (Inadequate)", "inadequate"),
+                                             ("3 (Adequate)", "adequate"),
+                                             ("4 (inadequate)", "inadequate")])
+def test_a_2013_looked_after_children_inspection_is_read_on_its_own_scale(
+        grade: str, want: str) -> None:
+    text = LAC_2013 % ("Sandwell is a metropolitan borough. " * 80, grade)
+    meta = read_metadata(text)
+    assert meta.kind == "inspection" and meta.framework is None
+    assert meta.judgements == {"overall_effectiveness": want}
+
+
+def test_a_contents_line_is_not_a_grade() -> None:
+    text = LAC_2013.replace("Grade %s", "").replace("13. Overall", "13.") % ("",)
+    assert read_metadata(text).judgements == {}
 
 
 ILACS_TABLE = """\

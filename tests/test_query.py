@@ -19,7 +19,8 @@ class Lexicon:
 
     def councils(self) -> dict[str, str]:
         return {"sandwell": "Sandwell", "bournemouth christchurch and poole":
-                "Bournemouth, Christchurch and Poole", "reading": "Reading"}
+                "Bournemouth, Christchurch and Poole", "reading": "Reading",
+                "london": "City of London", "croydon": "Croydon"}
 
     def spelled(self, acronym: str) -> str | None:
         written = any(acronym.lower() in p.lower().split() for p in self.passages)
@@ -102,6 +103,11 @@ def test_councils_are_named_in_their_common_forms_and_a_follow_up_keeps_them() -
     assert understand("What did inspectors say about reading?", lexicon=LEXICON).councils == ()
     assert understand("Compare Reading and Sandwell", lexicon=LEXICON).councils == (
         "reading", "sandwell")
+    # A London borough's title is not the City of London.
+    assert understand("What grade did the London Borough of Croydon get?",
+                      lexicon=LEXICON).councils == ("croydon",)
+    assert understand("What did the City of London inspection find?",
+                      lexicon=LEXICON).councils == ("london",)
     follow = understand("And what about care leavers?",
                         ["What did the 2022 Sandwell inspection say about the MASH?"],
                         lexicon=LEXICON)

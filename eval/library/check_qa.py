@@ -5,7 +5,8 @@ on both sides, inside one chunk of the index (table `chunks`, column `text` of
 the index in INDEX), which is the rule `rag eval` scores retrieval by. A failing quote is
 printed with its question id, and the exit status is 1. Of a list of alternatives, one
 found is enough: the others may be in documents only the full library holds, so the
-check is run on both libraries.
+check is run on both libraries. A quote written {"source": FILE, "quote": TEXT} (a
+judgement table, word for word the same in other reports) must be in FILE's chunks.
 
 Warnings (printed, not failures): a quote of a question about one council found only
 in another council's documents, or in several councils' documents (so retrieving the
@@ -31,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import store  # noqa: E402
+from rag import metrics, store  # noqa: E402
 from rag.words import normalise  # noqa: E402
 
 START_PUBLISHERS = ("children-first", "community-care")  # starting-corpus file prefixes
@@ -64,8 +65,8 @@ def load_index(index: Path) -> tuple[list[tuple[str, str, str, int]], dict[str, 
     return chunks, dates
 
 
-def quotes_of(item: dict) -> list[list[str]]:
-    return [ev if isinstance(ev, list) else [ev] for ev in item.get("evidence", [])]
+def quotes_of(item: dict) -> list[list[metrics.Quote]]:
+    return [metrics.alternatives(ev) for ev in item.get("evidence", [])]
 
 
 def main() -> int:
@@ -111,8 +112,12 @@ def main() -> int:
             missing = []
             for quote in alternatives:
                 n_quotes += 1
+                # A quote tied to a source is looked for in that document alone.
+                source = None if isinstance(quote, str) else quote["source"]
+                quote = metrics.quote_text(quote)
                 nq = normalise(quote)
-                hits = [(doc, ordinal) for doc, _, norm, ordinal in chunks if nq in norm]
+                hits = [(doc, ordinal) for doc, _, norm, ordinal in chunks
+                        if nq in norm and source in (None, doc)]
                 if not hits:
                     missing.append(quote)
                     continue

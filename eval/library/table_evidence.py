@@ -30,6 +30,7 @@ import re
 import sys
 from pathlib import Path
 
+from rag.metrics import Quote, alternatives
 from rag.ofsted import JUDGEMENT_CHUNKS, council_key, stated_judgement
 from rag.query import understand
 from rag.records import Filters
@@ -43,7 +44,7 @@ _GRADE = re.compile(r"inadequate|requires|good|outstanding", re.I)  # a grade ke
 _DATES = re.compile(r"Inspection dates?:[^\n]*?(?:19|20)\d\d(?:\s*\n\s*Lead inspector:[^,\n]*)?")
 
 
-def table_quote(reader: IndexReader, item: dict) -> tuple[str | None, str]:
+def table_quote(reader: IndexReader, item: dict) -> tuple[Quote | None, str]:
     """The alternative quote for one judgement question, or None, and why."""
     query = understand(item["question"], lexicon=reader)
     if query.judgement is None:
@@ -60,14 +61,17 @@ def table_quote(reader: IndexReader, item: dict) -> tuple[str | None, str]:
             if not grades or not all(re.search(k, stated, re.I) for k in grades):
                 return None, f"{doc_id}: states {stated!r}, not the grade asked"
             dates = _DATES.search(passage.text)
-            if dates is not None:
+            if dates is not None and unique(reader, " ".join(dates.group().split())):
                 return " ".join(dates.group().split()), f"{doc_id}: {stated!r}"
             # An older report states its judgement in a sentence naming the council
             # ("Children's services in Croydon are inadequate"): that sentence, when no
-            # other report has it (checked by the caller).
-            if normalise(item["council"].split(",")[0]) in normalise(stated):
+            # other chunk of the library has it.
+            if normalise(item["council"].split(",")[0]) in normalise(stated) and unique(
+                    reader, stated):
                 return stated, f"{doc_id}: its judgement sentence"
-            return None, f"{doc_id}: its table passage has no inspection dates line"
+            # Otherwise the table's own words, counted only in this report's passages.
+            return ({"source": passage.doc.source, "quote": " ".join(stated.split())},
+                    f"{doc_id}: {stated!r}, tied to its report")
     return None, "no judged report of that council and year"
 
 
@@ -94,15 +98,13 @@ def main(argv: list[str]) -> int:
         item = json.loads(line)
         if item.get("type") == "judgement" and item.get("council") and item.get("year"):
             quote, why = table_quote(reader, item)
-            have = {q for e in item["evidence"] for q in ([e] if isinstance(e, str) else e)}
-            if quote and quote not in have and unique(reader, quote):
-                first = item["evidence"][0]
-                alternatives = [first] if isinstance(first, str) else list(first)
-                item["evidence"][0] = [*alternatives, quote]
+            have = [q for e in item["evidence"] for q in alternatives(e)]
+            if quote and quote not in have:
+                item["evidence"][0] = [*alternatives(item["evidence"][0]), quote]
                 added += 1
                 print(f"{item['id']} + {quote!r} ({why})")
             else:
-                why = why if not quote else "already there, or not unique"
+                why = why if not quote else "already there"
                 print(f"{item['id']}   unchanged: {why}")
             line = json.dumps(item, ensure_ascii=False)
         out.append(line)
