@@ -297,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "sentence_labels.jsonl beside the QA file, if there; \"\" for none)")
     p.add_argument("--thresholds", help="JSON file of thresholds, keys as the options below")
     p.add_argument("--min-recall5", type=float, help="fail if recall@5 is below this")
+    p.add_argument("--min-mrr", type=float, help="fail if MRR is below this")
     p.add_argument("--min-key-facts", type=float, help="fail if key-fact accuracy is below")
     p.add_argument("--min-citation-precision", type=float,
                    help="fail if citation precision is below this")

@@ -305,6 +305,7 @@ def by_style(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
 # Option name -> (metric of the full pipeline, "min" or "max").
 THRESHOLDS: dict[str, tuple[str, str]] = {
     "min_recall5": ("recall@5", "min"),
+    "min_mrr": ("mrr", "min"),
     "min_key_facts": ("key_fact_accuracy", "min"),
     "min_citation_precision": ("citation_precision", "min"),
     "max_wrong_decline": ("declined_when_answerable", "max"),

@@ -38,7 +38,7 @@ def judgement_citations(query: Query, reader: IndexReader) -> list[Citation]:
         if key is None or (ask.grade and entry.judgements[key] != ask.grade):
             continue
         for passage in reader.opening_passages(entry.doc.doc_id, JUDGEMENT_CHUNKS):
-            if span := stated_judgement(passage.text, key):
+            if span := stated_judgement(passage.text, key, entry.judgements[key]):
                 citations.append(Citation(len(citations) + 1, passage,
                                           passage.text[span[0]:span[1]]))
                 break

@@ -578,7 +578,7 @@ _SIF_OVERALL = (
 # The 2013 inspections of looked after children's services, graded on the earlier scale.
 _LAC_OVERALL = re.compile(r"Overall effectiveness of services for looked after children "
                           r"and young people Grade \d \(?(outstanding|good|adequate|"
-                          r"inadequate)(?![a-z])", re.I)
+                          r"inadequate)(?![a-z])\)?", re.I)
 
 
 def _grade(raw: str) -> str:
@@ -639,17 +639,22 @@ _STATED_CHARS = 20_000
 
 
 # A report states its judgements in its first chunks: the heading and judgement table of
-# an ILACS report, the summary a page or two on in an older one.
-JUDGEMENT_CHUNKS = 8
+# an ILACS report, the summary a page or two on in an SIF one, past the contents and the
+# area's description in a 2013 inspection of looked after children (Sandwell's: its 16th).
+JUDGEMENT_CHUNKS = 20
 
 
-def stated_judgement(text: str, key: str) -> tuple[int, int] | None:
+def stated_judgement(text: str, key: str, grade: str | None = None) -> tuple[int, int] | None:
     """Where a passage states a judgement ("Overall effectiveness Inadequate",
     "Children's services in Dudley ... are inadequate"), as a span of ``text``, so an
-    answer can quote it verbatim; None when the passage does not state it."""
+    answer can quote it verbatim; None when the passage does not state it. ``grade``:
+    only a statement of that grade counts, so a report's own judgement is not taken
+    from its account of the previous inspection's ("The judgements were: Overall
+    effectiveness: inadequate")."""
     head = text[:_STATED_CHARS]
     plain = head.translate(str.maketrans({k: v for k, v in _PLAIN.items() if v != ""}))
     for pattern in _STATED.get(key, []):
-        if (m := pattern.search(plain)) is not None:
-            return m.start(), m.end()
+        for m in pattern.finditer(plain):
+            if grade is None or _grade(m[1]) == grade:
+                return m.start(), m.end()
     return None

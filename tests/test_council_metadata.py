@@ -37,6 +37,18 @@ def test_where_a_report_states_a_judgement_is_found_verbatim() -> None:
     assert stated_judgement("x" * 1_000_000, "overall_effectiveness") is None
 
 
+def test_a_report_s_own_grade_is_not_taken_from_the_previous_inspection_s() -> None:
+    text = ("The judgements for the local authority were: Overall effectiveness: inadequate. "
+            "Overall effectiveness of services for looked after children and young people\n"
+            "Grade 3 (Adequate)\n")
+    s, e = stated_judgement(text, "overall_effectiveness", "adequate")
+    assert text[s:e].startswith("Overall effectiveness of services") and text[s:e].endswith(
+        "(Adequate)")
+    s, e = stated_judgement(text, "overall_effectiveness")
+    assert text[s:e] == "Overall effectiveness: inadequate"
+    assert stated_judgement(text, "overall_effectiveness", "good") is None
+
+
 def test_the_catalog_names_an_entry_that_is_not_a_table(tmp_path: Path) -> None:
     (tmp_path / "catalog.toml").write_text('reviewed = 2024\n')
     with pytest.raises(LoadError, match="'reviewed' is not a table"):

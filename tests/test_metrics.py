@@ -240,6 +240,8 @@ def test_thresholds_from_file_and_the_messages_of_a_miss(tmp_path) -> None:  # n
 
     overall = summarise(five_results())
     assert check_thresholds(overall, {"min_recall5": 0.5, "max_wrong_decline": 0.34}) == []
+    assert check_thresholds(overall, {"min_mrr": 1.01}) == [
+        f"mrr {overall['mrr']:.4f} is below the threshold 1.01 (--min-mrr)"]
     failed = check_thresholds(overall, {"min_recall5": 0.6, "max_wrong_decline": 0.3,
                                         "min_decline": 0.5})
     assert failed == [

@@ -16,9 +16,12 @@ that passage's "Inspection dates: ..." line, which only that report has, as an
 alternative quote, so that passage counts and no other report's table does; an older
 report with no dates line states its judgement in a sentence naming the council
 ("Children's services in Croydon are inadequate"), which is used instead when no other
-chunk of the library has it. A question whose table passage lacks both, or states
-another grade, or whose quote another report shares (North and West Northamptonshire's
-2022 reports are word for word alike), is left as it was. It prints every decision;
+chunk of the library has it. Otherwise (no dates line in the table's passage, or a quote
+another report shares: North and West Northamptonshire's 2022 reports are word for word
+alike) the stated judgement itself is added tied to its report, `{"source": FILE,
+"quote": "Overall effectiveness Good"}`, which counts only in that report's passages
+(rag.metrics.evidence_ranks). A question whose passage states another grade than its key
+fact, or that is not read as a judgement question, is left as it was. It prints every decision;
 `--write` rewrites qa.jsonl.
 """
 
