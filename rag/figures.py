@@ -136,15 +136,24 @@ def asked_measure(question: str) -> Measure | None:
             counted = ()
             if kind in ("count", "proportion") and (m := _COUNTED.search(question)):
                 words: list[str] = []
-                for word in re.findall(r"[A-Za-z]+", m[1].lower())[:4]:
+                # "Birmingham's children's social workers": a possessive is a modifier.
+                for word, owner in _WORD_OWNER.findall(m[1].lower())[:4]:
                     if word in _COUNTED_ENDS:
                         break
+                    if owner:
+                        continue
                     words.append(word)
                     if _plural(word):  # "social workers left ...": the noun ends it
                         break
                 counted = tuple(words)
+                if counted and counted[-1] in _TIME_WORDS:  # "how many weeks ...": how long
+                    return Measure("duration")
             return Measure(kind, counted)
     return None
+
+
+_WORD_OWNER = re.compile(r"([a-z]+)([\u2019']s\b)?")
+_TIME_WORDS = frozenset("days weeks months years hours minutes".split())
 
 
 def _plural(word: str) -> bool:

@@ -60,6 +60,11 @@ def test_money_needs_an_amount_of_money() -> None:
     ("How long were care proceedings taking in the courts in 2016?", "duration", ()),
     ("How often were family members having contact with children?", "frequency", ()),
     ("How much did the council spend on agency staff?", "money", ()),
+    # A possessive qualifies what is counted; it is not its noun.
+    ("What percentage of Birmingham's children's social workers were agency staff?",
+     "proportion", ("social", "workers")),
+    # Weeks are counted to say how long: a duration, answered with a length of time.
+    ("How many weeks on average were care applications taking in court?", "duration", ()),
 ])
 def test_the_measure_a_question_asks_for(question: str, kind: str,
                                          counted: tuple[str, ...]) -> None:
