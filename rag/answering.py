@@ -149,8 +149,10 @@ class Assistant:
         result = self.extractive(query, passages, vector)
         rows = judgement_citations(query, self.retriever.reader)
         if rows:
-            listing = query.judgement is not None and query.judgement.listing
-            return with_judgements(rows, result, only_rows=listing)
+            # Rows alone answer a listing, or a question asking only for a judgement.
+            ask = query.judgement
+            return with_judgements(rows, result, only_rows=bool(ask and (ask.listing
+                                                                         or ask.alone)))
         if self.settings.generator_url and not result.abstained:
             from rag.generation import generate
 
@@ -237,6 +239,18 @@ class Assistant:
         method = query.open or query.measure is not None
         kept = [i for i in pool if not states_no_finding(text[i], method)]
         pool = kept or pool
+        # "What is MASE?": the sentence that spells it out, when one does, is the answer.
+        if query.defines:
+            long = next((a.long.lower() for a in query.acronyms
+                         if a.short.lower() == query.defines.lower()), None)
+            short = {query.defines.lower(), query.defines.lower() + "s"}
+            # Without a glossary entry ("multi-agency child sexual exploitation (MASE)"
+            # has other initials), the sentence that writes it in brackets after a name.
+            defining = [i for i in pool if short & set(_letters(text[i]).split()) and (
+                long in _letters(text[i]) if long else
+                re.search(rf"\w \({re.escape(query.defines)}s?\)", text[i]))]
+            if defining:
+                return defining[:1]
         # The subject's most telling word must be there: "return home interviews" is
         # not answered by plans for children who return home.
         heads = telling_words(query, text)
@@ -393,6 +407,12 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+def _letters(text: str) -> str:
+    """The text's words in lower case, one space apart: "Multi-agency" as "multi agency",
+    as a glossary entry writes it."""
+    return " ".join(re.findall(r"[a-z]+", text.lower()))
 
 
 def _roots(text: str) -> set[str]:

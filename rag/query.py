@@ -179,17 +179,36 @@ class JudgementAsk:
     keys: tuple[str, ...]  # rag.ofsted judgement keys, the first a document has is used
     grade: str | None = None  # "which councils were judged inadequate": only that grade
     listing: bool = False  # asks for several rows (which councils; how it has changed)
+    # Asks for nothing but a judgement it names ("What grade did services for care
+    # leavers get in 2016?"): the judgement rows are the whole answer.
+    alone: bool = False
 
 
 def asked_judgement(text: str) -> JudgementAsk | None:
     if not _JUDGEMENT.search(text):
         return None
-    keys = next((k for pattern, k in _JUDGEMENT_KEYS if pattern.search(text)),
-                ("overall_effectiveness",))
+    named_keys = next((k for pattern, k in _JUDGEMENT_KEYS if pattern.search(text)), None)
+    keys = named_keys or ("overall_effectiveness",)
     listing = bool(_LISTING.search(text)) or followed_within(text, _HOW_HAS, _CHANGE, "\n")
     named = _GRADE_NAMED.search(text) if listing else None
     grade = _GRADES[" ".join(named[1].lower().split())] if named else None
-    return JudgementAsk(keys, grade, listing)
+    alone = named_keys is not None and not (listing or _SECOND_ASK.search(text)
+                                            or _OVER_TIME.search(text))
+    return JudgementAsk(keys, grade, listing, alone)
+
+
+# A second question asked in the same breath: "..., and which service still fell short?"
+_SECOND_ASK = re.compile(r"\b(?:and|but)\s+(?:which|what|how|why|who|where|when|whether|did|"
+                         r"does|do|is|are|was|were|has|have)\b|;", re.I)
+# "What does MASH stand for?", "What is an IRO?": the answer is the reports' definition.
+_DEFINITION = re.compile(r"^\s*[Ww]hat\s+(?:(?:does|do)\s+(?:an?\s+|the\s+)?([A-Z]{2,})s?\s+"
+                         r"stand\s+for|(?:is|are)\s+(?:an?\s+|the\s+)?([A-Z]{2,})s?)\s*\??\s*$")
+
+
+def defined_acronym(question: str) -> str | None:
+    """The acronym a question asks only the meaning of, or None."""
+    m = _DEFINITION.match(question)
+    return (m[1] or m[2]) if m else None
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,7 @@ class Query:
     measure: Measure | None = None  # which figure, of what: chooses the sentences (rag.figures)
     open: bool = False  # asks for findings rather than one fact: a longer answer
     judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
+    defines: str | None = None  # the acronym it asks only the meaning of ("what is MASE?")
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
     council_words: frozenset[str] = frozenset()  # of those, the named councils' (a filter)
 
@@ -289,6 +309,7 @@ def understand(question: str, history: Sequence[str] = (),
         measure=asked_measure(question),
         open=open_question(question),
         judgement=asked_judgement(text),
+        defines=defined_acronym(question),
         # A sentence states what is asked in the reports' term ("missing"), not the
         # everyday one; the first term of each, so coverage is not diluted by all of them.
         asked_words=frozenset(asked_words(" ".join([

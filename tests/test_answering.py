@@ -184,6 +184,21 @@ def test_a_figure_question_quotes_the_figure_asked_not_every_number_on_the_subje
                             "in 2016?").abstained
 
 
+def test_a_question_asking_only_for_a_grade_is_answered_by_the_grade(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19: "What grade did services for care leavers get in 2016?" had the grade and
+    then four figures about care leavers; "What does MASH stand for?" the definition and
+    four more sentences about the MASH."""
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    grade = assistant.answer("What grade did services for care leavers get in 2016?")
+    assert [c.quote for c in grade.citations] == [
+        "Experiences and progress of care leavers Requires improvement"]
+    mash = assistant.answer("What does MASH stand for?")
+    assert len(mash.citations) == 1
+    assert "multi-agency safeguarding hub (MASH)" in mash.citations[0].quote
+
+
 def test_findings_not_method_lines_answer_a_question_about_findings(
     built_index: Settings, embedder: Embedder
 ) -> None:

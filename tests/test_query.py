@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.glossary import spell_out
-from rag.query import asked_words, understand
+from rag.query import asked_words, defined_acronym, understand
 from rag.words import STOPWORDS
 
 
@@ -127,6 +127,20 @@ def test_judgement_questions_are_told_with_the_judgement_asked_for() -> None:
     leavers = understand("How were care leavers judged at the 2019 inspection?").judgement
     assert leavers is not None and leavers.keys[0] == "care_leavers"
     assert understand("What did inspectors say about care leavers?").judgement is None
+    # Asking only for a judgement it names, the judgement rows are the whole answer.
+    assert leavers.alone and overall.judgement.alone
+    for more in ("What overall grade did Sandwell get in 2025, and which service fell short?",
+                 "Which service was judged outstanding in Cornwall's 2024 inspection?",
+                 "What did the 2024 inspection conclude about overall effectiveness since 2021?"):
+        assert not understand(more).judgement.alone, more
+
+
+def test_a_question_asking_only_what_an_acronym_stands_for() -> None:
+    assert defined_acronym("What does MASH stand for?") == "MASH"
+    assert defined_acronym("What are RHIs?") == "RHI"
+    assert defined_acronym("What is an IRO?") == "IRO"
+    assert defined_acronym("What is an IRO, and were children engaged by their IRO?") is None
+    assert defined_acronym("What is the average caseload?") is None
 
 
 def test_a_year_used_as_a_reference_point_is_told_from_the_year_asked_about() -> None:

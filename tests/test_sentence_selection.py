@@ -191,3 +191,23 @@ def test_the_subjects_telling_word_is_its_rarest_among_the_candidates() -> None:
     assert telling_words(query, candidates) == []
     # A question that is not about findings on a subject keeps every candidate.
     assert telling_words(understand("How many adoptions were there?"), candidates) == []
+
+
+def test_a_question_asking_what_an_acronym_means_is_answered_by_its_definition() -> None:
+    """"What is MASE?" is answered by the sentence that spells it out, not by every
+    sentence that uses it; with no such sentence the usual choice runs."""
+    passages = [
+        passage(1, REPORT, "Inspectors identified delays of up to five months to escalate a "
+                "case to MASE. The experiences of children discussed at a MASE meeting are a "
+                "clear source of intelligence."),
+        passage(2, REPORT, "Children at risk of child sexual exploitation are referred to the "
+                "multi-agency child sexual exploitation (MASE) meeting."),
+    ]
+    # The stand-in's bag of words scores a two-word question low: no decline here.
+    lenient = Assistant(load_settings(env={}, min_relevance=0.0), retriever=NoStoredVectors())
+    answer = lenient.extractive(understand("What is MASE?"), passages)
+    assert [c.quote for c in answer.citations] == [
+        "Children at risk of child sexual exploitation are referred to the multi-agency child "
+        "sexual exploitation (MASE) meeting."]
+    used = lenient.extractive(understand("What is MASE?"), passages[:1])
+    assert not used.abstained and len(used.citations) == 2
