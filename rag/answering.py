@@ -17,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from rag.config import Settings, load_settings
-from rag.figures import counts_subject, gives_figure, gives_measure
+from rag.figures import counts_subject, gives_answer_type, gives_figure, gives_measure
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
 from rag.query import Query, understand
@@ -258,6 +258,13 @@ class Assistant:
             forms = set().union(*(_word_forms(h, query) for h in heads))
             kept = [i for i in pool if forms & _roots(text[i])]
             pool = kept or pool
+        if query.asks_for and query.measure is None and not query.open:
+            # "When did ...?" is answered by the sentences giving a date, "who ...?" by
+            # those giving a name, when any does.
+            giving = [i for i in pool if any(gives_answer_type(text[i], kind)
+                                             for kind in query.asks_for)]
+            if giving:
+                pool, limit = giving, self.settings.figure_answer_sentences
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
             counting = [i for i in giving if counts_subject(text[i], query.measure)]

@@ -220,3 +220,36 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
                and (measure.kind != "count" or "%" not in m.group() and "per cent" not in m[1])
                for m in _COUNT_THEN_WORDS.finditer(undated))
 
+
+
+# ------------------------------------------------------------------ dates and names
+#
+# "When did the CWD service move to children's services?" is answered by the sentence
+# with the date ("In 2016, the children with a disability service moved ..."), not by
+# every sentence on the CWD service; "who were the inspectors?" by the one with names.
+
+# "When did ...", "Since when has ...", "..., and who were the inspectors?": the question
+# word opens the question or a clause, before its verb ("kids who will be in care" and
+# "what happens when kids go missing" ask neither).
+_ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:when|what\s+date|what\s+year)"
+                        r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
+_ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who\s+(?:did|does|do|was|were|is|are|has|"
+                        r"have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b", re.I)
+# A name: two or more capitalised words ("Peter McEntee", "Northamptonshire Children's
+# Trust", "Safeguarding Children Board") or an initialism, not counting the sentence's
+# own first word.
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][\w\u2019'-]+(?:\s+(?:of\s+|and\s+)?"
+                   r"[A-Z][\w\u2019'-]+)+|[A-Z]{2,}\b)")
+
+
+def asked_answer_types(question: str) -> tuple[str, ...]:
+    """"date" and/or "name" when the question asks when or who; () otherwise."""
+    return tuple(kind for kind, pattern in (("date", _ASKS_DATE), ("name", _ASKS_NAME))
+                 if pattern.search(question))
+
+
+def gives_answer_type(sentence: str, kind: str) -> bool:
+    """Whether the sentence gives a date ("in 2016", "on 1 April 2019") or a name."""
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    return bool(_NAME.search(sentence))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from rag.figures import Measure, asked_figure, asked_measure
+from rag.figures import Measure, asked_answer_types, asked_figure, asked_measure
 from rag.glossary import expand_query, typed_acronyms, used_entries
 from rag.ofsted import PLACE_TAILS, council_aliases, council_key
 from rag.words import (
@@ -237,6 +237,7 @@ class Query:
     open: bool = False  # asks for findings rather than one fact: a longer answer
     judgement: JudgementAsk | None = None  # asks for Ofsted's judgement (rag.judgements)
     defines: str | None = None  # the acronym it asks only the meaning of ("what is MASE?")
+    asks_for: tuple[str, ...] = ()  # "date", "name": asks when or who (rag.figures)
     asked_words: frozenset[str] = frozenset()  # words a sentence shares to state it
     council_words: frozenset[str] = frozenset()  # of those, the named councils' (a filter)
 
@@ -310,6 +311,7 @@ def understand(question: str, history: Sequence[str] = (),
         open=open_question(question),
         judgement=asked_judgement(text),
         defines=defined_acronym(question),
+        asks_for=asked_answer_types(question),
         # A sentence states what is asked in the reports' term ("missing"), not the
         # everyday one; the first term of each, so coverage is not diluted by all of them.
         asked_words=frozenset(asked_words(" ".join([

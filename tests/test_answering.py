@@ -14,6 +14,7 @@ from rag import store
 from rag.answering import Assistant
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.figures import gives_answer_type
 from rag.form import lead_in
 from rag.indexing import sync
 from rag.retrieval import Retriever
@@ -184,7 +185,7 @@ def test_a_figure_question_quotes_the_figure_asked_not_every_number_on_the_subje
                             "in 2016?").abstained
 
 
-def test_a_question_asking_only_for_a_grade_is_answered_by_the_grade(
+def test_a_question_asking_only_for_a_grade_a_date_or_a_meaning_gets_just_that(
     built_index: Settings, embedder: Embedder
 ) -> None:
     """Issue 19: "What grade did services for care leavers get in 2016?" had the grade and
@@ -197,6 +198,12 @@ def test_a_question_asking_only_for_a_grade_is_answered_by_the_grade(
     mash = assistant.answer("What does MASH stand for?")
     assert len(mash.citations) == 1
     assert "multi-agency safeguarding hub (MASH)" in mash.citations[0].quote
+    # "When ...?" is answered by the sentences that give a date: it had four more on the
+    # CWD service with none.
+    moved = assistant.answer("When did the CWD service move to children's services?")
+    quotes = [c.quote for c in moved.citations]
+    assert any("In 2016" in q and "moved" in q for q in quotes)
+    assert all(gives_answer_type(q, "date") for q in quotes), quotes
 
 
 def test_findings_not_method_lines_answer_a_question_about_findings(

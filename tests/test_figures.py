@@ -6,9 +6,11 @@ import pytest
 
 from rag.figures import (
     Measure,
+    asked_answer_types,
     asked_figure,
     asked_measure,
     counts_subject,
+    gives_answer_type,
     gives_figure,
     gives_measure,
 )
@@ -106,3 +108,31 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     count = Measure("count")
     assert not gives_measure("Ofsted inspected children's services two years ago.", count)
     assert gives_measure("The data-set is now robust, with 109 young people missing.", count)
+
+
+@pytest.mark.parametrize(("question", "kinds"), [
+    ("When did the CWD service move to children's services?", ("date",)),
+    ("Since when has Sandwell Children's Trust delivered children's services?", ("date",)),
+    ("When did the 2017 monitoring visit take place and who were the inspectors?",
+     ("date", "name")),
+    ("Who delivers children's social care for West Northamptonshire?", ("name",)),
+    ("According to its 2022 inspection, when did the unitary authority come into being?",
+     ("date",)),
+    # "who" and "when" that join a clause ask for neither.
+    ("What happens when kids go missing from home or care?", ()),
+    ("What did inspectors say about children who are looked after by family friends?", ()),
+    ("What did inspectors say at the fifth visit about kids who will be in care for years?",
+     ()),
+])
+def test_a_question_asking_when_or_who(question: str, kinds: tuple[str, ...]) -> None:
+    assert asked_answer_types(question) == kinds
+
+
+def test_a_sentence_giving_a_date_or_a_name() -> None:
+    assert gives_answer_type("In 2016, the CWD service moved from education.", "date")
+    assert not gives_answer_type("Social workers have more time for children.", "date")
+    assert gives_answer_type("The inspectors were Peter McEntee HMI and Dominic Stevens HMI.",
+                             "name")
+    # A sentence's own first word is capitalised for grammar, not a name.
+    assert not gives_answer_type("Children benefit from regular reviews of their plans.",
+                                 "name")
