@@ -92,7 +92,15 @@ _METHOD = re.compile(
     r"evaluated|visited|talked|summarises|carried\s+out|the\s+(?:first|second|third|"
     r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+monitoring\s+visit)\b"
     # News framing: "Ofsted has today (Friday 19 October) published the findings of ...".
-    r"|^\W*ofsted\s+(?:has|have)\s+(?:today\s+)?(?:\([^)]{0,40}\)\s+)?published\b", re.I)
+    r"|^\W*ofsted\s+(?:has|have)\s+(?:today\s+)?(?:\([^)]{0,40}\)\s+)?published\b"
+    # The rest of the opening, "Inspectors have looked closely at ...": "This (also)
+    # includes children who are looked after, and young people who are leaving care ...".
+    r"|^\W*this\s+(?:also\s+)?includes\s+children\s+(?:and\s+young\s+people\s+)?who\s+"
+    r"are\s+looked\s+after\b", re.I)
+# A question answered yes or no ("Do children in care attend their reviews?") asks what
+# was found, as an open question does.
+_YES_NO = re.compile(r"^\W*(?:do|does|did|are|is|was|were|can|could|has|have|had|will|"
+                     r"would)\b", re.I)
 
 
 def states_no_finding(sentence: str, method_too: bool = True) -> bool:
@@ -229,6 +237,10 @@ class Assistant:
         """
         limit = (self.settings.open_answer_sentences if query.open
                  else self.settings.answer_sentences)
+        if _YES_NO.match(query.asked) and not (query.open or query.over_time):
+            # "Do children in care attend their reviews?" wants the finding, not five
+            # sentences that share its words; a comparison needs both ends.
+            limit = self.settings.yes_no_answer_sentences
         floor = scores[order[0]] * self.settings.answer_floor
         pool = [int(i) for i in order if scores[i] >= floor]
         text = [p.text[s:e] for p, s, e in candidates]
@@ -236,7 +248,7 @@ class Assistant:
         # ("when did the visit take place and who were the inspectors?") may be answered
         # by a method line ("This letter summarises the findings of the visit on 19 and 20
         # September 2017"); one asking for findings or a figure is not.
-        method = query.open or query.measure is not None
+        method = query.open or query.measure is not None or bool(_YES_NO.match(query.asked))
         kept = [i for i in pool if not states_no_finding(text[i], method)]
         pool = kept or pool
         # "What is MASE?": the sentence that spells it out, when one does, is the answer.

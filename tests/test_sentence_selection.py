@@ -211,3 +211,24 @@ def test_a_question_asking_what_an_acronym_means_is_answered_by_its_definition()
         "sexual exploitation (MASE) meeting."]
     used = lenient.extractive(understand("What is MASE?"), passages[:1])
     assert not used.abstained and len(used.citations) == 2
+
+
+def test_a_yes_or_no_question_gets_a_short_answer_without_method_lines() -> None:
+    """"Are foster carers supported?" had five sentences sharing its words; three at most
+    (a comparison keeps the longer answer), and no line about what inspectors looked at."""
+    text = ("Foster carers are supported by their supervising social workers. "
+            "Social workers visit foster carers every month. "
+            "Foster carers say social workers answer calls quickly. "
+            "Training for foster carers is arranged by social workers. "
+            "New foster carers get a mentor as well as their social workers. "
+            "Social workers support foster carers through placement endings.")
+    passages = [passage(1, REPORT, "Inspectors have looked closely at the support foster "
+                        "carers receive. " + text)]
+    lenient = Assistant(load_settings(env={}, min_relevance=0.0), retriever=NoStoredVectors())
+    closed = lenient.extractive(understand("Are foster carers supported by social workers?"),
+                                passages)
+    assert 1 <= len(closed.citations) <= 3
+    assert not any(c.quote.startswith("Inspectors have looked") for c in closed.citations)
+    asked = lenient.extractive(understand("How are foster carers supported by social workers?"),
+                               passages)
+    assert len(asked.citations) > 3
