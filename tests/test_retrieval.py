@@ -210,6 +210,8 @@ def test_a_rare_phrase_of_the_question_lifts_the_passage_that_states_it(
     a common phrase ("looked after", 34 chunks) is no vote at all."""
     query = ask(retriever, "How many children became subject to SGOs in the year before "
                            "the 2016 inspection?")
+    # Fused order alone: a figure question's passages giving a count come first anyway.
+    query = replace(query, measure=None)
     evidence = "15 children became subject of special guardianship orders"
     reader = retriever.reader
     assert reader.rare_pairs(["became subject", "looked after", "never written"], 0.005) == [
