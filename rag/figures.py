@@ -221,7 +221,6 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
                for m in _COUNT_THEN_WORDS.finditer(undated))
 
 
-
 # ------------------------------------------------------------------ dates and names
 #
 # "When did the CWD service move to children's services?" is answered by the sentence
