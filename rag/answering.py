@@ -24,7 +24,14 @@ from rag.query import Query, understand
 from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
-from rag.words import STOPWORDS, same_words, sentence_words, split_sentences, word_pairs
+from rag.words import (
+    STOPWORDS,
+    same_words,
+    sentence_words,
+    split_sentences,
+    word_pairs,
+    words,
+)
 
 _NO_FIGURE = {
     "number": "The question asks for a number, and no passage close enough to it gives one.",
@@ -253,13 +260,14 @@ class Assistant:
         pool = kept or pool
         # "What is MASE?": the sentence that spells it out, when one does, is the answer.
         if query.defines:
-            long = next((a.long.lower() for a in query.acronyms
+            # Words one space apart, so "Multi-agency" meets the glossary's "multi agency".
+            long = next((" ".join(words(a.long)) for a in query.acronyms
                          if a.short.lower() == query.defines.lower()), None)
             short = {query.defines.lower(), query.defines.lower() + "s"}
             # Without a glossary entry ("multi-agency child sexual exploitation (MASE)"
             # has other initials), the sentence that writes it in brackets after a name.
-            defining = [i for i in pool if short & set(_letters(text[i]).split()) and (
-                long in _letters(text[i]) if long else
+            defining = [i for i in pool if short & set(words(text[i])) and (
+                long in " ".join(words(text[i])) if long else
                 re.search(rf"\w \({re.escape(query.defines)}s?\)", text[i]))]
             if defining:
                 return defining[:1]
@@ -304,11 +312,11 @@ class Assistant:
                 continue
             # The report repeats findings; one copy is enough. The question's own words
             # are left out of the comparison: every relevant sentence shares them.
-            words = sentence_words(passage.text[s:e]) - query.asked_words
-            if any(len(words & w) / max(1, min(len(words), len(w))) > 0.6 for w in seen):
+            said = sentence_words(passage.text[s:e]) - query.asked_words
+            if any(len(said & w) / max(1, min(len(said), len(w))) > 0.6 for w in seen):
                 continue
             chosen.append(i)
-            seen.append(words)
+            seen.append(said)
         return chosen
 
     @staticmethod
@@ -426,12 +434,6 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
-
-
-def _letters(text: str) -> str:
-    """The text's words in lower case, one space apart: "Multi-agency" as "multi agency",
-    as a glossary entry writes it."""
-    return " ".join(re.findall(r"[a-z]+", text.lower()))
 
 
 def _roots(text: str) -> set[str]:
