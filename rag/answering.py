@@ -181,7 +181,10 @@ class Assistant:
         ``vector``: the embedded ``query.dense_text``, if the caller has it.
         """
         candidates, relevance, choice = self.sentence_relevance(query, passages, vector)
-        if not candidates or (relevance.max() < self.settings.min_relevance
+        # Everyday words ("temporary staff") read further from the reports' sentences.
+        floor = self.settings.min_relevance - (self.settings.everyday_relevance_allowance
+                                               if query.everyday else 0.0)
+        if not candidates or (relevance.max() < floor
                               and not self._states_a_rare_phrase(query, candidates)):
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text)

@@ -129,6 +129,11 @@ class Settings:
     yes_no_answer_sentences: int = 3
     figure_idf_weight: float = 0.5  # weight of the question's rarer words among them
     min_relevance: float = 0.46  # calibrated by eval/calibrate_abstention.py
+    # A question in everyday words the reports have a term for ("relying on temporary
+    # staff") reads further from every sentence, so it is declined this much later: the
+    # plain-words questions declined wrongly fell on dev 0.042 -> 0.000 and held-out 0.115
+    # -> 0.077, no unanswerable more answered on dev, held-out or the library.
+    everyday_relevance_allowance: float = 0.04
     # A word of the question's subject missing from the index still counts as mentioned
     # when a word of the retrieved passages is this close ("kids" -> "children" 0.88).
     synonym_similarity: float = 0.75

@@ -197,6 +197,12 @@ _CARDINAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|te
 
 # A number and the words right after it: "153 adoptions", "97% of care leavers", "4,500
 # children and young people"; a preposition ends them ("34 plans for adoption").
+def _counted_words(text: str) -> set[str]:
+    """The roots of the words after a number, "young people" as one."""
+    found = {_stem(w) for w in re.findall(r"[A-Za-z]+", text)}
+    return found | {"young people"} if re.search(r"\byoung\s+people\b", text, re.I) else found
+
+
 _COUNT_THEN_WORDS = re.compile(
     r"(?:\d[\d,.]*\s?%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|hundred|half|third|thirds|quarter|majority|minority))"
@@ -215,8 +221,10 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
     if not measure.counted or measure.kind != "count":
         return False
     head = _stem(measure.counted[-1])
+    # The reports count children as "young people" as often ("109 young people ...").
+    heads = {head, "young people"} if head in {"child", "children"} else {head}
     undated = _DATE.sub(" ", sentence)
-    return any(head in {_stem(w) for w in re.findall(r"[A-Za-z]+", m[1])}
+    return any(heads & _counted_words(m[1])
                and (measure.kind != "count" or "%" not in m.group() and "per cent" not in m[1])
                for m in _COUNT_THEN_WORDS.finditer(undated))
 

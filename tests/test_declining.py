@@ -7,6 +7,8 @@ reports never use. The questions here are worded apart from the evaluation sets'
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag import scope
@@ -76,6 +78,20 @@ def test_everyday_words_for_a_subject_the_reports_cover_are_not_declined(
                      "What did inspectors say about who helps families at weekends?"):
         answer = assistant.answer(question)
         assert not answer.abstained, (question, answer.notice)
+
+
+def test_a_question_in_everyday_words_is_declined_later(built_index: Settings,
+                                                        retriever: Retriever) -> None:
+    # Everyday words read further from the reports' sentences than the reports' terms:
+    # "relying on temporary staff" is the reports' "use of agency staff", whose best
+    # sentence scores under min_relevance. Without the allowance it is declined.
+    question = ("What did inspectors say about social workers leaving and the council "
+                "relying on temporary staff?")
+    answered = Assistant(built_index, retriever=retriever).answer(question)
+    assert not answered.abstained
+    assert any("agency staff" in c.quote for c in answered.citations)
+    strict = replace(built_index, everyday_relevance_allowance=0.0)
+    assert Assistant(strict, retriever=retriever).answer(question).abstained
 
 
 def test_a_subject_the_reports_never_name_is_still_declined(assistant: Assistant) -> None:

@@ -94,6 +94,19 @@ def test_a_count_of_what_is_asked_not_a_number_of_something_else_on_the_subject(
                               children)
 
 
+def test_young_people_are_counted_as_children() -> None:
+    # The reports count children as "young people" as often: "how many children were
+    # missing education?" is answered by "109 young people ... currently missing".
+    children = asked_measure("How many children were missing from school?")
+    assert children is not None
+    assert counts_subject("The data-set is now robust, with 109 young people at the time "
+                          "of the inspection currently missing.", children)
+    assert not counts_subject("Of the 109 people on the list, most were adults.", children)
+    adopters = asked_measure("How many adopters were approved?")
+    assert adopters is not None
+    assert not counts_subject("There were 109 young people waiting.", adopters)
+
+
 def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     duration = Measure("duration")
     assert gives_measure("The average was 37 weeks for care applications.", duration)
