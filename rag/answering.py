@@ -194,6 +194,8 @@ class Assistant:
         rank = {p.chunk_id: r for r, p in enumerate(passages)}
         prior = np.array([1.0 - rank[p.chunk_id] / len(passages) for p, _, _ in candidates])
         scores = choice + self.settings.rank_prior * prior
+        if query.open:
+            scores = with_follow_on(scores, candidates, self.settings.follow_on_share)
         order = np.argsort(-scores)
 
         chosen = self._choose(query, candidates, scores, order)
@@ -485,6 +487,23 @@ _QUALIFIER = re.compile(r"\b(?:for|of|with|from|in|at|to|by|on|about|who|which|t
                         r"between|during|after|before)\b", re.I)
 _DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter|report|"
                             r"press|release)", re.I)
+
+
+def with_follow_on(scores: np.ndarray, candidates: list[tuple[Passage, int, int]],
+                   share: float) -> np.ndarray:
+    """Each sentence scored at least ``share`` of the sentence before it in its passage.
+
+    A report states a finding, then its detail: "In services for children in long-term
+    care, inspectors found several positive areas of practice. Arrangements were mostly
+    stable, with many children ..." The detail shares no word with the question ("what
+    did the fifth monitoring visit find about children in long-term care?") and reads far
+    from it to the model, yet it is what was found. ``candidates`` in passage order.
+    """
+    out = scores.copy()
+    for i in range(1, len(candidates)):
+        if candidates[i - 1][0].chunk_id == candidates[i][0].chunk_id:
+            out[i] = max(scores[i], share * scores[i - 1])
+    return out
 
 
 def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from rag.answering import NOT_COVERED, Assistant
+from rag.answering import NOT_COVERED, Assistant, with_follow_on
 from rag.config import load_settings
 from rag.query import understand
 from rag.records import DocumentRef, Passage
@@ -232,3 +232,16 @@ def test_a_yes_or_no_question_gets_a_short_answer_without_method_lines() -> None
     asked = lenient.extractive(understand("How are foster carers supported by social workers?"),
                                passages)
     assert len(asked.citations) > 3
+
+
+def test_a_findings_detail_scores_with_the_finding_it_follows() -> None:
+    first = passage(1, REPORT, "Inspectors found several positive areas of practice. "
+                               "Arrangements were mostly stable.")
+    other = passage(2, REPORT, "Caseloads are high. Turnover is low.")
+    candidates = [(first, 0, 52), (first, 53, 84), (other, 0, 19), (other, 20, 36)]
+    scores = np.array([0.8, 0.2, 0.5, 0.1])
+    lifted = with_follow_on(scores, candidates, 0.7)
+    # The detail after the finding rises to 0.7 of it; a sentence higher already stays;
+    # the first sentence of a passage follows nothing (not the last of the passage before).
+    assert np.allclose(lifted, [0.8, 0.56, 0.5, 0.35])
+    assert np.allclose(with_follow_on(scores, candidates, 0.0), scores)
