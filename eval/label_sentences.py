@@ -86,22 +86,25 @@ def survey(assistant: Assistant, items: list[dict], labels: Labels, extra: int,
     missing: list[dict] = []
     worth: list[dict] = []
     listed: set[tuple[str, str]] = set()
-    for item in items:
-        if not item.get("answerable"):
-            continue
+    answerable = [item for item in items if item.get("answerable")]
+    answers = [answer_sentences(assistant, item) for item in answerable]
+    # Every question's answer sentences first: one a plain re-asking chooses may be only a
+    # candidate of the question it re-asks, and must still be listed as an answer's.
+    for item, chosen in zip(answerable, answers, strict=True):
         owner = item.get("paraphrase_of") or item["id"]
         known = labels_for(item, labels)
-        chosen = answer_sentences(assistant, item)
-        chosen_keys = {label_key(s) for _, s in chosen}
         for source, sentence in chosen:
             key = label_key(sentence)
             if key not in known and (owner, key) not in listed:
                 missing.append(to_label(item, source, sentence, None, True))
                 listed.add((owner, key))
+    for item in answerable if extra else []:
+        owner = item.get("paraphrase_of") or item["id"]
+        known = labels_for(item, labels)
         shown = 0
-        for source, sentence in candidate_sentences(assistant, item) if extra else []:
+        for source, sentence in candidate_sentences(assistant, item):
             key = label_key(sentence)
-            if key in chosen_keys or key in known or (owner, key) in listed:
+            if key in known or (owner, key) in listed:
                 continue
             worth.append(to_label(item, source, sentence, None, False))
             listed.add((owner, key))
