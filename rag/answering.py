@@ -464,15 +464,26 @@ def telling_words(query: Query, sentences: list[str]) -> list[str]:
     a subject, nor when a part is one word (nothing to confuse it with). Words after a
     preposition qualify the subject ("referrals from partner agencies" is about
     referrals), and words naming documents ("the fourth monitoring visit") are no part.
+    A question about change ("how did support from personal advisers for care leavers
+    compare ...?") has its telling word too ("advisers"): a comparison answered from every
+    sentence on care leavers lost the advisers among them.
     """
-    if not query.open or not query.subject:
+    if query.changing:
+        # What changed is the whole phrase: "the quality of care plans", "support from
+        # personal advisers for care leavers" ("quality" and "support" alone say nothing).
+        parts = re.split(r"\band\b|,", query.changing, flags=re.I)
+    elif query.open and query.subject:
+        parts = [_QUALIFIER.split(part, maxsplit=1)[0]
+                 for part in re.split(r"\band\b|,", query.subject, flags=re.I)]
+    else:
         return []
     roots = [_roots(s) for s in sentences]
     out = []
-    for part in re.split(r"\band\b|,", query.subject, flags=re.I):
-        part = _QUALIFIER.split(part, maxsplit=1)[0]
+    for part in parts:
+        # The council a question names is the search's filter, not the subject's word.
         words = [w for w in re.findall(r"[a-z]+", part.lower())
-                 if len(w) > 3 and w not in STOPWORDS and not _DOCUMENT_WORD.match(w)]
+                 if len(w) > 3 and w not in STOPWORDS and not _DOCUMENT_WORD.match(w)
+                 and w not in query.council_words]
         if len(words) < 2:
             return []
         counts = {w: sum(w[:5] in r for r in roots) for w in words}

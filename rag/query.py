@@ -80,6 +80,12 @@ _LATEST_DOCUMENT = re.compile(
 # "and what about <care leavers>?". It ends at the question mark or the previous
 # question folded in by a follow-up ("... (What did ...)").
 _SUBJECT = re.compile(r"\babout\s+([^?()]+)", re.I)
+# What a question about change asks about: "How did <the application of thresholds>
+# change between ...", "Did <management oversight> improve ...", "Has <the quality of care
+# plans> improved since ...", "How has <the use of SGOs> been viewed across ...".
+_CHANGING = re.compile(
+    r"^\W*(?:how\s+(?:did|has|have|had)|did|has|have|had)\s+([^?()]+?)\s+(?:been\s+viewed|"
+    r"changed?|improved?|developed?|compared?|progressed?|got\s+better|worsened?)\b", re.I)
 # A capitalised word that does not open the question: a place, person or organisation.
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-z]{2,})\b")
 # Words that point at documents rather than at the subject.
@@ -221,6 +227,7 @@ class Query:
     dense_text: str  # the whole question, acronyms expanded both ways
     acronyms: tuple[Acronym, ...] = ()  # those the question uses, either form
     subject: str | None = None  # "the use of restraint" in "what ... about the use of ...?"
+    changing: str | None = None  # "the quality of care plans" in "has the quality of ... improved?"
     subject_words: tuple[str, ...] = ()  # its words that must appear in some passage
     # Everyday phrases it uses and the reports' terms for them ("run away": "missing")
     everyday: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -293,6 +300,7 @@ def understand(question: str, history: Sequence[str] = (),
         everyday=tuple(everyday),
         acronyms=tuple([*(Acronym(s, lg) for s, lg in used_entries(text, glossary)), *spelled]),
         subject=subject,
+        changing=m[1] if (m := _CHANGING.search(text)) and _OVER_TIME.search(text) else None,
         subject_words=tuple(w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", subject.lower()))
                             if w not in STOPWORDS and w not in forms
                             and w not in NON_SUBJECT_WORDS) if subject else (),

@@ -193,6 +193,30 @@ def test_the_subjects_telling_word_is_its_rarest_among_the_candidates() -> None:
     assert telling_words(understand("How many adoptions were there?"), candidates) == []
 
 
+def test_a_question_about_change_has_the_telling_word_of_what_changed() -> None:
+    from rag.answering import telling_words
+
+    candidates = ["Care leavers enjoy positive relationships with their personal advisers.",
+                  "Too many care leavers are not in education, employment or training.",
+                  "Care leavers are aware of their entitlements.",
+                  "Each care leaver has a personal pathway plan."]
+    query = understand("How did support from personal advisers for care leavers compare in "
+                       "2016 and at the fifth monitoring visit?")
+    assert query.changing == "support from personal advisers for care leavers"
+    # The whole phrase, not "support" alone: "advisers" is its rarest word here.
+    assert telling_words(query, candidates) == ["advisers"]
+    for question, changing in (
+            ("Has the quality of care plans improved since the 2016 inspection?",
+             "the quality of care plans"),
+            ("Did management oversight improve between the 2016 inspection and the 2017 "
+             "visit?", "management oversight"),
+            ("How has the use of special guardianship orders been viewed across the "
+             "inspections?", "the use of special guardianship orders"),
+            ("Did the inspectors visit in 2017?", None),
+            ("How did the council respond to the 2012 inspection?", None)):
+        assert understand(question).changing == changing, question
+
+
 def test_a_question_asking_what_an_acronym_means_is_answered_by_its_definition() -> None:
     """"What is MASE?" is answered by the sentence that spells it out, not by every
     sentence that uses it; with no such sentence the usual choice runs."""
