@@ -171,6 +171,11 @@ EVERYDAY_TERMS: dict[str, tuple[str, ...]] = {
     "being cut": ("female genital mutilation",), "get cut": ("female genital mutilation",),
     "drawn into": ("radicalisation", "extremism"),
     "pulled into": ("radicalisation", "extremism"),
+    "taught at home": ("elective home education",),
+    "educated at home": ("elective home education",),
+    "keep track": ("monitored",), "kept track": ("monitored",),
+    "getting moved": ("placement moves", "placement stability"),
+    "moved around": ("placement moves", "placement stability"),
 }
 _EVERYDAY = re.compile(r"\b(?:" + "|".join(
     sorted((re.escape(k).replace(r"\ ", r"\s+") for k in EVERYDAY_TERMS), key=len, reverse=True)
