@@ -316,7 +316,9 @@ def understand(question: str, history: Sequence[str] = (),
         councils=councils,
         figure=asked_figure(question),
         measure=asked_measure(question),
-        open=open_question(question),
+        # "And what about care leavers?" after "What did the 2016 inspection say about the
+        # MASH?" asks what the previous question asked, of a new subject.
+        open=open_question(question) or (text != question and open_question(history[-1])),
         judgement=asked_judgement(text),
         defines=defined_acronym(question),
         asks_for=asked_answer_types(question),

@@ -92,6 +92,12 @@ def test_a_follow_up_is_understood_with_the_previous_question() -> None:
     assert query.years == ("2016",)
     # The bm25 text drops the words that point at documents; the dense text keeps them.
     assert "2016" not in query.bm25_text and "2016" in query.dense_text
+    # It asks what the previous question asked, findings, so it gets an open answer's
+    # length; a follow-up to a question for a fact does not.
+    assert query.open
+    assert not understand("And what about care leavers?", ["How many children were looked "
+                                                           "after in 2016?"]).open
+    assert not understand("What about care leavers?").open
 
 
 def test_councils_are_named_in_their_common_forms_and_a_follow_up_keeps_them() -> None:
