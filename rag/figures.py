@@ -197,18 +197,18 @@ _CARDINAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|te
 
 # A number and the words right after it: "153 adoptions", "97% of care leavers", "4,500
 # children and young people"; a preposition ends them ("34 plans for adoption").
-def _counted_words(text: str) -> set[str]:
-    """The roots of the words after a number, "young people" as one."""
-    found = {_stem(w) for w in re.findall(r"[A-Za-z]+", text)}
-    return found | {"young people"} if re.search(r"\byoung\s+people\b", text, re.I) else found
-
-
 _COUNT_THEN_WORDS = re.compile(
     r"(?:\d[\d,.]*\s?%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|hundred|half|third|thirds|quarter|majority|minority))"
     r"(?:\s+(?:per\s?cent\s+)?(?:of|out\s+of)(?:\s+(?:the|all|these|those))?)?"
     r"((?:\s+(?!(?:for|in|at|to|with|from|on|by|who|were|was|are|is|have|has)\b)"
     r"[A-Za-z\u2019'-]+){1,3})", re.I)
+
+
+def _counted_words(text: str) -> set[str]:
+    """The roots of the words after a number, "young people" as one."""
+    found = {_stem(w) for w in re.findall(r"[A-Za-z]+", text)}
+    return found | {"young people"} if re.search(r"\byoung\s+people\b", text, re.I) else found
 
 
 def counts_subject(sentence: str, measure: Measure) -> bool:
