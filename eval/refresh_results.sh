@@ -60,10 +60,12 @@ EOF
 ## Held-out set
 
 `eval/holdout.jsonl`: 40 questions (26 answerable, 14 unanswerable) written from the
-corpus alone by a reviewer who saw neither the dev set nor the system's output, and 8 of
-them re-asked in plain words (style "plain", written later by someone who had seen the
-system). Nothing is chosen on it: settings are chosen on the dev set, and this set
-checks that they carry over.
+corpus alone by a reviewer who saw neither the dev set nor the system's output; 15 more
+unanswerable ones (h67-h81) written the same way in the fifth session; and the 26
+answerable ones re-asked in plain words (style "plain": 8 written later by someone who
+had seen the system, 18 in the fifth session by someone who had not read its
+everyday-words list). Nothing is chosen on it: settings are chosen on the dev set, and
+this set checks that they carry over.
 
 ```sh
 .venv/bin/rag eval --qa eval/holdout.jsonl --out eval/results/holdout
