@@ -72,14 +72,15 @@ PAGE_STYLE = """<style>
 # ------------------------------------------------------------------ heavy, loaded once
 
 @st.cache_resource(show_spinner=False)
-def load_embedder(model: str, batch_size: int, backend: str, cache_dir: str) -> Embedder:
+def load_embedder(model: str, batch_size: int, backend: str, cache_dir: str,
+                  tuning: str) -> Embedder:
     """One embedding model per process; the weights load lazily, on first use."""
-    return Embedder(model, batch_size, backend, cache_dir or None)
+    return Embedder(model, batch_size, backend, cache_dir or None, tuning)
 
 
 def settings_embedder(settings: Settings) -> Embedder:
     return load_embedder(settings.model, settings.batch_size, settings.embedding_backend,
-                         settings.embedding_cache_dir)
+                         settings.embedding_cache_dir, settings.model_tuning)
 
 
 @st.cache_resource(show_spinner=False, max_entries=ASSISTANTS_KEPT)

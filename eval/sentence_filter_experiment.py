@@ -1,6 +1,6 @@
-"""A learned filter on answer sentences, tried in the fourth session and not shipped.
+"""Learned filters on answer sentences, tried in the fourth and sixth sessions, not shipped.
 
-    .venv/bin/python eval/sentence_filter_experiment.py --index-dir INDEX
+    .venv/bin/python eval/sentence_filter_experiment.py --index-dir INDEX [--embedding-probe]
 
 INDEX: an index of tests/fixtures/corpus (eval/check_unchanged.sh builds one in
 build/golden-index). Issue 19 allows a small ranker trained reproducibly. This one is a
@@ -19,11 +19,17 @@ and scored on the held-out set's. An answer then keeps its direct sentence and e
 other sentence whose predicted chance of being on-topic is at least t. Answer precision
 and key facts are computed on the answer text left. The results of 2026-11-30 are in
 docs/DESIGN.md, "Sentence choice", variant R1.
+
+--embedding-probe adds R2 (sixth session): a logistic regression on nothing but the text,
+the question's and the sentence's MiniLM vectors multiplied and their cosine, trained on
+every labelled dev sentence (not only answer ones), scored out of fold on the dev set and
+on the held-out set.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -129,9 +135,60 @@ def filtered(rows: list[dict], probs: np.ndarray, t: float) -> tuple[float, floa
     return on / max(kept, 1), float(np.mean(facts))
 
 
+def text_rows(assistant: Assistant, items: dict[str, dict], labels_path: Path,
+              ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every labelled dev sentence as (question id, features, label) for R2: the
+    question's and the sentence's vectors multiplied, and their cosine. Only the text
+    is read, so a change to scoring cannot stale the weights."""
+    raw = [json.loads(line) for line in labels_path.read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    raw = [r for r in raw if r["id"].startswith("q") and r["id"] in items]
+    return ([r["id"] for r in raw],
+            pair_features(assistant, [items[r["id"]]["question"] for r in raw],
+                          [r["sentence"] for r in raw]),
+            np.array([bool(r["on_topic"]) for r in raw], float))
+
+
+def pair_features(assistant: Assistant, questions: list[str], sentences: list[str],
+                  ) -> np.ndarray:
+    encode = assistant.retriever.embedder.encode
+    q, s = encode(questions), encode(sentences)
+    return np.hstack([q * s, (q * s).sum(1, keepdims=True)])
+
+
+def embedding_probe(assistant: Assistant, rows: list[dict], folds: int = 5) -> None:
+    """R2: the text-only filter, scored out of fold on the dev set (questions split into
+    five folds) and, trained on all of it, on the held-out set."""
+    items = {i["id"]: i for i in load_qa(ROOT / "eval" / "qa.jsonl")}
+    ids, x, y = text_rows(assistant, items, ROOT / "eval" / "sentence_labels.jsonl")
+    questions = sorted(set(ids))
+    fold = {q: n % folds for n, q in enumerate(questions)}
+    held = {i["id"]: i for i in load_qa(ROOT / "eval" / "holdout.jsonl")}
+    ask = {**items, **held}
+    probs = np.zeros(len(rows))
+    xr = pair_features(assistant, [ask[r["id"]]["question"] for r in rows],
+                       [r["quote"] for r in rows])
+    for k in range(folds):
+        model = fit(x[[fold[i] != k for i in ids]], y[[fold[i] != k for i in ids]], l2=10)
+        part = [r["split"] == "dev" and fold.get(r["id"]) == k for r in rows]
+        probs[part] = predict(model, xr[part])
+    model = fit(x, y, l2=10)
+    part = [r["split"] == "holdout" for r in rows]
+    probs[part] = predict(model, xr[part])
+    for split in ("dev", "holdout"):
+        for plain in (False, True):
+            keep = [n for n, r in enumerate(rows) if r["split"] == split and r["plain"] == plain]
+            sub = [rows[n] for n in keep]
+            cells = [f"t={t}: precision {p:.3f} key facts {k:.3f}"
+                     for t in (0.0, 0.3) for p, k in [filtered(sub, probs[keep], t)]]
+            print(f"R2 {split:8} {'plain' if plain else 'words'}  " + " | ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", required=True)
+    parser.add_argument("--embedding-probe", action="store_true",
+                        help="also score R2, the filter that reads only the text")
     args = parser.parse_args()
     assistant = Assistant(load_settings(env={}, index_dir=args.index_dir))
     labels = load_labels(ROOT / "eval" / "sentence_labels.jsonl")
@@ -148,6 +205,8 @@ def main() -> None:
             cells = [f"t={t}: precision {p:.3f} key facts {k:.3f}"
                      for t in (0.0, 0.3, 0.4, 0.5) for p, k in [filtered(part, probs, t)]]
             print(f"{split:8} {'plain' if plain else 'words'}  " + " | ".join(cells))
+    if args.embedding_probe:
+        embedding_probe(assistant, rows)
 
 
 if __name__ == "__main__":

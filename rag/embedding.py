@@ -65,6 +65,68 @@ def resolve_model_path(model: str) -> str:
     return str(getter())
 
 
+def tuning_digest(tuning: str) -> str:
+    """What the manifest records of the `model_tuning` setting: its content's hash, so an
+    edited file rebuilds the index as a new path would; "" for none."""
+    if not tuning:
+        return ""
+    try:
+        return hashlib.sha256(Path(tuning).expanduser().read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise ModelError(f"model_tuning file {tuning!r} cannot be read ({exc}); set "
+                         "RAG_MODEL_TUNING to an existing file, or to nothing for the "
+                         "model as shipped") from exc
+
+
+def tuned_model_path(path: str, tuning: str, cache_dir: Path) -> str:
+    """The model at ``path`` with the tensors of ``tuning`` in place of its own, as a
+    model folder written once under ``cache_dir`` (named for both, so a changed file
+    makes a new folder and the OpenVINO conversion follows it).
+
+    Only the tuned tensors are kept in the repository (123 KB for BitFit, against 87 MB
+    for the whole model); the rest comes from the package, as the base model does.
+    """
+    from safetensors.numpy import load_file, save_file
+
+    source = Path(path)
+    weights = source / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"model_tuning needs a local model folder with model.safetensors; "
+                         f"the model resolved to {path!r}")
+    digest = hashlib.sha256(f"{source.resolve()}\0{tuning_digest(tuning)}".encode())
+    folder = Path(cache_dir) / f"{source.name}-tuned-{digest.hexdigest()[:12]}"
+    if (folder / "model.safetensors").is_file():
+        return str(folder)
+    try:
+        tuned = load_file(str(Path(tuning).expanduser()))
+    except Exception as exc:  # safetensors raises its own error types for a bad header
+        raise ModelError(f"model_tuning file {tuning!r} is not a safetensors file of "
+                         f"tensors ({exc}); make one with eval/finetune_experiment.py "
+                         "--save-tuning") from exc
+    tensors = load_file(str(weights))
+    for name, value in tuned.items():
+        if name not in tensors or tensors[name].shape != value.shape:
+            raise ModelError(f"model_tuning file {tuning!r} holds {name!r} "
+                             f"{tuple(value.shape)}, which the model at {path!r} does not "
+                             "have: it was tuned from another model")
+        tensors[name] = value.astype(tensors[name].dtype)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    try:
+        shutil.copytree(source, work, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("model.safetensors", "*.bin", "onnx",
+                                                      "openvino"))
+        save_file(tensors, str(work / "model.safetensors"))
+        try:
+            work.rename(folder)  # atomic; another process may have won the race
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return str(folder)
+
+
 def default_cache_dir() -> Path:
     """Inside the virtual environment, beside the packages the model came from; the
     user's cache folder when the environment cannot be written."""
@@ -91,7 +153,7 @@ class Embedder:
     """Wraps the model: normalised float32 vectors, batched, token counting."""
 
     def __init__(self, model: str, batch_size: int = 32, backend: str = "torch",
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, tuning: str = "") -> None:
         if backend not in BACKENDS:
             raise ModelError(f"unknown embedding_backend {backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
@@ -99,6 +161,7 @@ class Embedder:
         self.batch_size = batch_size
         self.backend = backend
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.tuning = tuning
         self._counting = threading.Lock()
         self._words: dict[str, np.ndarray] = {}  # encode_words' memory, oldest first
 
@@ -106,7 +169,7 @@ class Embedder:
     def for_settings(cls, settings: Settings) -> Embedder:
         """The model the settings name, run by the backend they name."""
         return cls(settings.model, settings.batch_size, settings.embedding_backend,
-                   settings.embedding_cache_dir or None)
+                   settings.embedding_cache_dir or None, settings.model_tuning)
 
     @cached_property
     def model(self):  # noqa: ANN201 - SentenceTransformer or OpenVINOModel, imported lazily
@@ -118,6 +181,8 @@ class Embedder:
         # query encoding took 60-100 ms right after one. Our numpy work is tiny; one thread.
         threadpool_limits(limits=1, user_api="blas")
         path = resolve_model_path(self.name)
+        if self.tuning:
+            path = tuned_model_path(path, self.tuning, self.cache_dir or default_cache_dir())
         if self.backend == "openvino":
             return OpenVINOModel.load(self.name, path, self.cache_dir or default_cache_dir())
         from sentence_transformers import SentenceTransformer

@@ -35,7 +35,7 @@ from rag.documents import (
     file_hash,
     load_catalog,
 )
-from rag.embedding import Embedder
+from rag.embedding import Embedder, tuning_digest
 from rag.glossary import mine_acronyms
 from rag.loading import Budget, load_all
 from rag.words import split_sentences
@@ -82,7 +82,7 @@ class SyncReport:
 
 # What an index built before a manifest key existed was built with.
 MANIFEST_DEFAULTS = {"embedding_backend": "torch", "chunk_vectors": "embedded",
-                     "metadata_version": 1}
+                     "metadata_version": 1, "model_tuning": ""}
 
 
 def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
@@ -90,6 +90,7 @@ def manifest_for(settings: Settings, dimension: int | None = None) -> dict:
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": settings.model,
+        "model_tuning": tuning_digest(settings.model_tuning),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "chunker_version": chunking.VERSION,
