@@ -17,7 +17,14 @@ from itertools import pairwise
 import numpy as np
 
 from rag.config import Settings, load_settings
-from rag.figures import counts_subject, gives_answer_type, gives_figure, gives_measure
+from rag.figures import (
+    counts_subject,
+    gives_answer_type,
+    gives_figure,
+    gives_measure,
+    names_counted,
+    proper_words,
+)
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
 from rag.query import Query, understand
@@ -25,6 +32,7 @@ from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
 from rag.words import (
+    NAMING_WORDS,
     STOPWORDS,
     same_words,
     sentence_words,
@@ -38,6 +46,7 @@ _NO_FIGURE = {
     "money": "The question asks for an amount of money, and no passage close enough to it "
              "gives one.",
 }
+_NO_NAME = "The question asks for a name, and no passage close enough to it gives one."
 NOT_COVERED = (
     "The reports in the index do not cover this question. "
     "The closest passages are listed below, but they do not answer it."
@@ -201,10 +210,11 @@ class Assistant:
         chosen = self._choose(query, candidates, scores, order)
         top = chosen[0]  # the most direct: it opens the answer
         chosen, continues = self._with_continuations(chosen, candidates)
-        if query.figure and not any(gives_figure(p.text[s:e], query.figure)
-                                    for p, s, e in (candidates[i] for i in chosen)):
+        missing = missing_figure(query, [p.text[s:e] for p, s, e in
+                                         (candidates[i] for i in chosen)])
+        if missing:
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
-                          searched_for=query.text, notice=_NO_FIGURE[query.figure])
+                          searched_for=query.text, notice=missing)
         # Order by document date, then position in the document, grouped by document; by
         # council first when the sentences come from several councils' reports.
         councils = {candidates[i][0].doc.council for i in chosen} - {None}
@@ -283,11 +293,13 @@ class Assistant:
             forms = set().union(*(_word_forms(h, query) for h in heads))
             kept = [i for i in pool if forms & _roots(text[i])]
             pool = kept or pool
-        if query.asks_for and query.measure is None and not query.open:
+        kinds = [kind for kind in query.asks_for if kind != "named"]
+        if kinds and query.measure is None and not query.open:
             # "When did ...?" is answered by the sentences giving a date, "who ...?" by
-            # those giving a name, when any does.
+            # those giving a name, when any does. A proper name asked for outright is
+            # not chosen this way: one capitalised word is too common to rank by.
             giving = [i for i in pool if any(gives_answer_type(text[i], kind)
-                                             for kind in query.asks_for)]
+                                             for kind in kinds)]
             if giving:
                 pool, limit = giving, self.settings.figure_answer_sentences
         if query.measure is not None:
@@ -455,6 +467,33 @@ def _word_forms(word: str, query: Query) -> set[str]:
         if word in acronym.long.lower().split():
             forms.add(acronym.short.lower()[:5])
     return forms
+
+
+def missing_figure(query: Query, sentences: list[str]) -> str | None:
+    """Why the chosen sentences do not answer a question asking for a figure (the notice
+    of the decline), or None when they may. "How many fixed-term exclusions ...?" is not
+    answered by "1,816 children were being looked after", nor "which local authority
+    shared the cost?" by "joint funding with another local authority": the answer must
+    give a figure of the kind asked and, for a count of a thing, name the thing; a name
+    asked for outright must be there."""
+    if "named" in query.asks_for and not query.open:
+        # The name must be given with what the question asks about: "End Child Poverty
+        # Coalition" in a sentence on poverty does not say which authority shared a cost.
+        subject = query.asked_words - query.council_words - NAMING_WORDS
+        if not any(proper_words(s) - query.asked_words - query.council_words
+                   and (not subject or subject & sentence_words(s)) for s in sentences):
+            return _NO_NAME
+    measure = query.measure
+    if query.figure == "money" or measure is None or measure.kind != "count":
+        if query.figure and not any(gives_figure(s, query.figure) for s in sentences):
+            return _NO_FIGURE[query.figure]
+        return None
+    if not any(gives_figure(s, "number") for s in sentences):
+        return _NO_FIGURE["number"]
+    if not any(names_counted(s, measure) for s in sentences):
+        return (f"The question asks how many {' '.join(measure.counted)}, and no passage "
+                "close enough to it counts them.")
+    return None
 
 
 def telling_words(query: Query, sentences: list[str]) -> list[str]:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.words import followed_within
+from rag.words import PEOPLE_WORDS, followed_within
 
 # "How many", "what proportion of", "what is the average ...": a number is the answer.
 # "How much" alone is left out: "how much progress has been made?" asks for a judgement.
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+many\b|\bwhat\s+(?:(?:is|was|were|are)\s*)?(?:the\s+)?(?:percentage|proportion|"
-    r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b",
-    re.I)
+    r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b"
+    r"|\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\u2019'-]+\s+){1,3}rate\b", re.I)
 _MONEY_WORDS = (r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money|"
                 r"paid|pay|earn|earns|earned|earnings|fees?)\b")
 # "How much did the council spend", "what is Birmingham's annual budget": the money word
@@ -87,15 +87,20 @@ def gives_figure(sentence: str, kind: str) -> bool:
 _MEASURE_KINDS = (
     ("money", None),  # asked_figure's reading, checked first
     ("proportion", re.compile(r"\bwhat\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?(?:percentage|"
-                              r"proportion|share|rate)\b", re.I)),
+                              r"proportion|share|rate)\b|\bwhat\s+(?:is|was|were|are)\s+"
+                              r"(?:the\s+)?(?:[\w\u2019'-]+\s+){1,3}rate\b", re.I)),
     ("duration", re.compile(r"\bhow\s+(?:long|quickly|soon)\b|\baverage\s+(?:time|length|"
                             r"duration|wait)\b", re.I)),
     ("frequency", re.compile(r"\bhow\s+(?:often|frequently|regularly)\b", re.I)),
+    # "How many of the care leavers ...?" asks for a share as often as a count.
+    ("proportion", re.compile(r"\bhow\s+many\s+of\s+(?:the|these|those|our|its|their)\b",
+                              re.I)),
     ("count", re.compile(r"\bhow\s+many\b|\bwhat\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?"
                          r"(?:number|average|total)\b", re.I)),
 )
 # What is counted: the words after "how many" or "what proportion of", up to the verb.
-_COUNTED = re.compile(r"\b(?:how\s+many|(?:percentage|proportion|share|number|total)\s+of)\s+"
+_COUNTED = re.compile(r"\b(?:how\s+many(?:\s+of\s+(?:the|these|those|our|its|their))?|"
+                      r"(?:percentage|proportion|share|number|total)\s+of)\s+"
                       r"([\w\u2019'\s-]{0,80})", re.I)
 # Where what is counted ends: a verb, a preposition, or "and" ("children and young
 # people" counts children).
@@ -190,6 +195,18 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
     return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
 
 
+def names_counted(sentence: str, measure: Measure) -> bool:
+    """Whether the sentence names what a count question counts, when that is a thing of
+    its own ("exclusions", "foster carers", "beds"); always for people in general
+    ("children", "kids", "staff"), whom the reports name in many ways."""
+    if measure.kind != "count" or not measure.counted:
+        return True
+    head = _stem(measure.counted[-1])
+    if head in PEOPLE_WORDS:
+        return True
+    return head in {_stem(w) for w in re.findall(r"[A-Za-z]+", sentence)}
+
+
 _CARDINAL = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                        r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|half|third|"
                        r"thirds|quarter|quarters|dozen|twice|minority|majority)\b", re.I)
@@ -242,6 +259,11 @@ _ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:when|what\s+date|w
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
 _ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who\s+(?:did|does|do|was|were|is|are|has|"
                         r"have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b", re.I)
+# "What is the name of ...", "which local authority ...": the answer is a proper name
+# ("named"), which a sentence that names none cannot give.
+_ASKS_NAMED = re.compile(r"\bwhat\s+(?:is|was|are|were)\s+(?:the\s+)?names?\s+of\b"
+                         r"|\bwhich\s+(?:other\s+)?(?:local\s+authorit(?:y|ies)|councils?|"
+                         r"organisations?|charit(?:y|ies)|compan(?:y|ies))\b", re.I)
 # A name: two or more capitalised words ("Peter McEntee", "Northamptonshire Children's
 # Trust", "Safeguarding Children Board") or an initialism, not counting the sentence's
 # own first word.
@@ -250,8 +272,10 @@ _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][\w\u2019'-]+(?:\s+(?:of\s+|and
 
 
 def asked_answer_types(question: str) -> tuple[str, ...]:
-    """"date" and/or "name" when the question asks when or who; () otherwise."""
-    return tuple(kind for kind, pattern in (("date", _ASKS_DATE), ("name", _ASKS_NAME))
+    """"date" and/or "name" when the question asks when or who, "named" when it asks for
+    a proper name outright; () otherwise."""
+    return tuple(kind for kind, pattern in (("date", _ASKS_DATE), ("name", _ASKS_NAME),
+                                            ("named", _ASKS_NAMED))
                  if pattern.search(question))
 
 
@@ -260,3 +284,12 @@ def gives_answer_type(sentence: str, kind: str) -> bool:
     if kind == "date":
         return bool(_DATE.search(sentence))
     return bool(_NAME.search(sentence))
+
+
+def proper_words(sentence: str) -> set[str]:
+    """The capitalised words of a sentence but its first, lower-cased: where a proper name
+    asked for outright may be ("Gweres tus Yowynk", "Leeds City Council")."""
+    return {w.lower() for w in _PROPER.findall(sentence)}
+
+
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w\u2019'-]+")

@@ -101,6 +101,18 @@ NON_SUBJECT_WORDS = frozenset(
     "gives gave given giving happen happens happened happening end ended ending".split()
 )
 
+# People in general, whom the reports count under many names ("children", "young
+# people", "care leavers"): "how many kids ...?" is not held to the word "kids"
+# (rag.figures.names_counted). "Times" counts occasions, which the reports give as a
+# place in a series ("the fourth visit").
+PEOPLE_WORDS = frozenset("child children kid kids people adult adults young families family "
+                         "staff times time".split())
+# Words that ask for a proper name rather than say what it is the name of ("which local
+# authority ...", "what is the name of ...").
+NAMING_WORDS = frozenset("name names named called local authority authorities council "
+                         "councils organisation organisations charity charities company "
+                         "companies".split())
+
 # Everyday words for things the reports name in their own terms. A member of staff or a
 # parent says "kids who run away", "the at-risk register", "agency temps"; the reports
 # write "children who go missing", "a child protection plan", "agency staff". Neither

@@ -115,3 +115,24 @@ def test_a_visit_named_without_its_kind_is_the_visit_of_that_place(
     assert scope.unknown_ordinals(sixth, retriever.reader) == ["sixth visit"]
     # "first" in a file name ("children-first_fourth-...") is not the first visit.
     assert retriever.reader.documents_naming("first", "visit") == []
+
+
+def test_a_count_the_reports_never_give_is_declined(assistant: Assistant) -> None:
+    # The 2016 report mentions fixed-term exclusions of children in care but counts none;
+    # the nearest count ("1,816 children were being looked after") is not an answer.
+    answer = assistant.answer("How many fixed-term exclusions from school did children in "
+                              "care have in 2015-16?")
+    assert answer.abstained, answer.answer
+    assert "exclusions" in (answer.notice or "")
+    assert answer.closest, "the nearest passages are shown"
+    # The same kind of question about something the report does count is answered.
+    counted = assistant.answer("How many domestic abuse referrals were waiting for triage?")
+    assert not counted.abstained and any("401" in c.quote for c in counted.citations)
+
+
+def test_a_name_the_reports_never_give_is_declined(assistant: Assistant) -> None:
+    # The report says the council jointly funds a youth employment scheme "with another
+    # local authority" and never names it.
+    answer = assistant.answer("Which local authority did the council share the cost of "
+                              "the youth employment initiative with?")
+    assert answer.abstained, answer.answer

@@ -13,6 +13,8 @@ from rag.figures import (
     gives_answer_type,
     gives_figure,
     gives_measure,
+    names_counted,
+    proper_words,
 )
 
 
@@ -67,6 +69,11 @@ def test_money_needs_an_amount_of_money() -> None:
      "proportion", ("social", "workers")),
     # Weeks are counted to say how long: a duration, answered with a length of time.
     ("How many weeks on average were care applications taking in court?", "duration", ()),
+    # "How many of the ..." asks for a share as often as a count.
+    ("How many of the care leavers does the council still see?", "proportion",
+     ("care", "leavers")),
+    # A rate named before the word "rate" is a proportion too.
+    ("What was the social worker turnover rate in 2016?", "proportion", ()),
 ])
 def test_the_measure_a_question_asks_for(question: str, kind: str,
                                          counted: tuple[str, ...]) -> None:
@@ -136,6 +143,10 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     ("What did inspectors say about children who are looked after by family friends?", ()),
     ("What did inspectors say at the fifth visit about kids who will be in care for years?",
      ()),
+    # Asking for a proper name outright.
+    ("What is the name of the edge of care service?", ("named",)),
+    ("Which local authority ran the service jointly with Dudley?", ("named",)),
+    ("Which service was judged outstanding?", ()),
 ])
 def test_a_question_asking_when_or_who(question: str, kinds: tuple[str, ...]) -> None:
     assert asked_answer_types(question) == kinds
@@ -149,3 +160,22 @@ def test_a_sentence_giving_a_date_or_a_name() -> None:
     # A sentence's own first word is capitalised for grammar, not a name.
     assert not gives_answer_type("Children benefit from regular reviews of their plans.",
                                  "name")
+
+
+def test_a_proper_name_is_any_capitalised_word_but_the_first() -> None:
+    assert proper_words("Services flourish through Gweres tus Yowynk, the edge of care "
+                        "service.") == {"gweres", "yowynk"}
+    assert proper_words("Joint funding with another local authority was agreed.") == set()
+
+
+def test_a_count_of_a_thing_must_name_the_thing() -> None:
+    exclusions = asked_measure("How many fixed-term exclusions were there in 2015-16?")
+    assert exclusions == Measure("count", ("fixed", "term", "exclusions"))
+    assert not names_counted("At 31 August 2016, 1,816 children were being looked after.",
+                             exclusions)
+    assert names_counted("There were 37 exclusions, down from 52.", exclusions)
+    # People go by many names in the reports ("children", "young people", "care
+    # leavers"): a count of them is not held to the question's word.
+    kids = asked_measure("How many kids were in care?")
+    assert kids is not None
+    assert names_counted("At 31 August 2016, 1,816 children were being looked after.", kids)
