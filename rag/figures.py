@@ -288,8 +288,10 @@ def gives_answer_type(sentence: str, kind: str) -> bool:
 
 def proper_words(sentence: str) -> set[str]:
     """The capitalised words of a sentence but its first, lower-cased: where a proper name
-    asked for outright may be ("Gweres tus Yowynk", "Leeds City Council")."""
+    asked for outright may be ("Gweres tus Yowynk", "Leeds City Council"). Initialisms
+    are left out: the reports' own shorthand ("BSCB", "MASH") names what every passage
+    on the subject names."""
     return {w.lower() for w in _PROPER.findall(sentence)}
 
 
-_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w\u2019'-]+")
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z](?![A-Z\d]*\b)[\w\u2019'-]+")
