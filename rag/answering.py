@@ -24,6 +24,7 @@ from rag.figures import (
     gives_measure,
     names_counted,
     proper_words,
+    states_share,
 )
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
@@ -487,6 +488,12 @@ def missing_figure(query: Query, sentences: list[str]) -> str | None:
     if query.figure == "money" or measure is None or measure.kind != "count":
         if query.figure and not any(gives_figure(s, query.figure) for s in sentences):
             return _NO_FIGURE[query.figure]
+        if measure is not None and measure.kind == "proportion" and not any(
+                gives_measure(s, measure) and states_share(s, measure, query.council_words)
+                for s in sentences):
+            said = " or ".join(f"'{w}'" for w in measure.state if w not in query.council_words)
+            return ("The question asks for a proportion, and no passage close enough to it "
+                    + (f"that gives one says {said}." if said else "gives one."))
         return None
     if not any(gives_figure(s, "number") for s in sentences):
         return _NO_FIGURE["number"]

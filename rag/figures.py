@@ -10,9 +10,9 @@ for an amount of money needs a sentence with one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rag.words import PEOPLE_WORDS, followed_within
+from rag.words import NON_SUBJECT_WORDS, PEOPLE_WORDS, STOPWORDS, followed_within
 
 # "How many", "what proportion of", "what is the average ...": a number is the answer.
 # "How much" alone is left out: "how much progress has been made?" asks for a judgement.
@@ -130,6 +130,9 @@ class Measure:
 
     kind: str  # "count", "proportion", "duration", "frequency" or "money"
     counted: tuple[str, ...] = ()
+    # For a proportion, the words saying what state the share is in ("agency" in "what
+    # percentage of social workers were agency staff"): read, not compared.
+    state: tuple[str, ...] = field(default=(), compare=False)
 
 
 def asked_measure(question: str) -> Measure | None:
@@ -138,11 +141,14 @@ def asked_measure(question: str) -> Measure | None:
         return Measure("money")
     for kind, pattern in _MEASURE_KINDS[1:]:
         if pattern is not None and pattern.search(question):
-            counted = ()
+            counted, state = (), ()
             if kind in ("count", "proportion") and (m := _COUNTED.search(question)):
                 words: list[str] = []
+                found = _WORD_OWNER.findall(m[1].lower())
+                taken = 0  # words read, the one ending what is counted among them
                 # "Birmingham's children's social workers": a possessive is a modifier.
-                for word, owner in _WORD_OWNER.findall(m[1].lower())[:4]:
+                for word, owner in found[:4]:
+                    taken += 1
                     if word in _COUNTED_ENDS:
                         break
                     if owner:
@@ -153,7 +159,14 @@ def asked_measure(question: str) -> Measure | None:
                 counted = tuple(words)
                 if counted and counted[-1] in _TIME_WORDS:  # "how many weeks ...": how long
                     return Measure("duration")
-            return Measure(kind, counted)
+                # The rest of the clause, not cut where the counted words' window ends.
+                clause = re.split(r"[?,;]", question[m.start(1):], maxsplit=1)[0].lower()
+                rest = [w for w, owner in _WORD_OWNER.findall(clause)[taken:] if not owner]
+                state = tuple(dict.fromkeys(
+                    w for w in rest if len(w) > 2 and w not in STOPWORDS
+                    and w not in NON_SUBJECT_WORDS and w not in PEOPLE_WORDS
+                    and w not in _TIME_WORDS and not _DOCUMENT.match(w)))
+            return Measure(kind, counted, state)
     return None
 
 
@@ -168,6 +181,19 @@ def _plural(word: str) -> bool:
 
 
 _PLURALS = frozenset({"children", "people", "staff", "women", "men"})
+
+
+def _root(word: str) -> str:
+    """A cruder root than ``_stem``, for verbs too: "looking" and "looked" meet."""
+    word = word.lower()
+    for tail in ("ing", "ed", "es", "s"):
+        if word.endswith(tail) and len(word) - len(tail) >= 4:
+            return word[: -len(tail)]
+    return word
+
+
+# Words naming a document, not what a figure is of: "at the 2017 inspection".
+_DOCUMENT = re.compile(r"(?:inspection|monitoring|visit|letter|report|ofsted)", re.I)
 
 
 def _stem(word: str) -> str:
@@ -193,6 +219,16 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
     # A count: a number that is not a length of time ("two years ago", "12 months") nor
     # a place in a series ("the fifth visit").
     return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
+
+
+def states_share(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence giving a proportion says what state it is a share in: "86% of
+    social workers received supervision" does not say what share were agency staff.
+    ``ignore``: words that say nothing of the state (the council's name)."""
+    state = {_root(w) for w in measure.state} - {_root(w) for w in ignore}
+    if measure.kind != "proportion" or not state:
+        return True
+    return bool(state & {_root(w) for w in re.findall(r"[A-Za-z]+", sentence)})
 
 
 def names_counted(sentence: str, measure: Measure) -> bool:

@@ -136,3 +136,16 @@ def test_a_name_the_reports_never_give_is_declined(assistant: Assistant) -> None
     answer = assistant.answer("Which local authority did the council share the cost of "
                               "the youth employment initiative with?")
     assert answer.abstained, answer.answer
+
+
+def test_a_share_the_reports_never_give_is_declined(assistant: Assistant) -> None:
+    # The 2016 report gives shares of social workers (86% supervised monthly) but none on
+    # agency contracts; nor any share of care leavers in prison.
+    for question, word in (
+            ("What percentage of social workers were on agency contracts in 2016?", "agency"),
+            ("What percentage of care leavers were in prison in 2016?", "prison")):
+        answer = assistant.answer(question)
+        assert answer.abstained and f"'{word}'" in (answer.notice or ""), (question, answer)
+    # The share the report does give is answered.
+    given = assistant.answer("What percentage of social workers got monthly supervision?")
+    assert not given.abstained and any("86%" in c.quote for c in given.citations)

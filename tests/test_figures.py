@@ -15,6 +15,7 @@ from rag.figures import (
     gives_measure,
     names_counted,
     proper_words,
+    states_share,
 )
 
 
@@ -179,3 +180,23 @@ def test_a_count_of_a_thing_must_name_the_thing() -> None:
     kids = asked_measure("How many kids were in care?")
     assert kids is not None
     assert names_counted("At 31 August 2016, 1,816 children were being looked after.", kids)
+
+
+def test_a_share_must_be_a_share_in_the_state_asked_about() -> None:
+    # "What percentage of social workers were agency staff?" is not answered by the
+    # share of social workers who received supervision.
+    agency = asked_measure("What percentage of Birmingham's social workers were agency "
+                           "staff at the 2016 inspection?")
+    assert agency is not None and agency.counted == ("social", "workers")
+    assert agency.state == ("agency",)  # people, years and the document say nothing of it
+    assert not states_share("Between 1 April and 30 June 2016, 86% of social workers "
+                            "received supervision at least monthly.", agency)
+    assert states_share("Some 28% of social workers are agency staff.", agency)
+    # Words of the state meet in other forms ("looking after", "looked after"), and the
+    # council's name is no state.
+    looked_after = asked_measure("What share of children was Croydon looking after?")
+    assert looked_after is not None
+    assert states_share("Croydon looked after 760 children, 48% of them from abroad.",
+                        looked_after, frozenset({"croydon"}))
+    assert not states_share("In Croydon, 48% of children are in good schools.", looked_after,
+                            frozenset({"croydon"}))
