@@ -166,10 +166,17 @@ def asked_measure(question: str) -> Measure | None:
                     w for w in rest if len(w) > 2 and w not in STOPWORDS
                     and w not in NON_SUBJECT_WORDS and w not in PEOPLE_WORDS
                     and w not in _TIME_WORDS and not _DOCUMENT.match(w)))
+            named = _NAMED_RATE.search(question) if kind == "proportion" else None
+            if named and named[1].lower() not in STOPWORDS:
+                # "The social worker vacancy rate" is a share in vacancy.
+                state = (named[1].lower(),)
             return Measure(kind, counted, state)
     return None
 
 
+# A rate named by the word before it: "the vacancy rate", "the reoffending rate".
+_NAMED_RATE = re.compile(r"\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\u2019'-]+\s+){0,2}"
+                         r"([a-z][\w-]+)\s+rate\b", re.I)
 _WORD_OWNER = re.compile(r"([a-z]+)([\u2019']s\b)?")
 _TIME_WORDS = frozenset("days weeks months years hours minutes".split())
 

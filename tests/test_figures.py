@@ -200,3 +200,14 @@ def test_a_share_must_be_a_share_in_the_state_asked_about() -> None:
                         looked_after, frozenset({"croydon"}))
     assert not states_share("In Croydon, 48% of children are in good schools.", looked_after,
                             frozenset({"croydon"}))
+
+
+def test_a_rate_named_by_its_word_is_a_share_in_that_word() -> None:
+    vacancy = asked_measure("What was the social worker vacancy rate in 2016?")
+    assert vacancy is not None and vacancy.kind == "proportion"
+    assert vacancy.state == ("vacancy",)
+    assert not states_share("Some 86% of social workers received supervision.", vacancy)
+    assert states_share("The vacancy rate for social workers fell to 12%.", vacancy)
+    # "The rate of ..." names no rate: what follows says what it is of.
+    of = asked_measure("What was the rate of children looked after per 10,000 children?")
+    assert of is not None and of.state == ()
