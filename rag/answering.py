@@ -488,11 +488,16 @@ def missing_figure(query: Query, sentences: list[str]) -> str | None:
     if query.figure == "money" or measure is None or measure.kind != "count":
         if query.figure and not any(gives_figure(s, query.figure) for s in sentences):
             return _NO_FIGURE[query.figure]
-        if measure is not None and measure.kind == "proportion" and not any(
-                gives_measure(s, measure) and states_share(s, measure, query.council_words)
-                for s in sentences):
+        if measure is None or measure.kind not in ("proportion", "duration"):
+            return None
+        giving = [s for s in sentences if gives_measure(s, measure)]
+        # A question about how long is often answered without a length of time ("children
+        # wait too long"); one that gets a length of time must get it for what was asked.
+        if (giving or measure.kind == "proportion") and not any(
+                states_share(s, measure, query.council_words) for s in giving):
             said = " or ".join(f"'{w}'" for w in measure.state if w not in query.council_words)
-            return ("The question asks for a proportion, and no passage close enough to it "
+            what = "a proportion" if measure.kind == "proportion" else "a length of time"
+            return (f"The question asks for {what}, and no passage close enough to it "
                     + (f"that gives one says {said}." if said else "gives one."))
         return None
     if not any(gives_figure(s, "number") for s in sentences):

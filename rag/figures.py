@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.words import NON_SUBJECT_WORDS, PEOPLE_WORDS, STOPWORDS, followed_within
+from rag.words import (
+    NON_SUBJECT_WORDS,
+    PEOPLE_WORDS,
+    SERVICE_WORDS,
+    STOPWORDS,
+    followed_within,
+)
 
 # "How many", "what proportion of", "what is the average ...": a number is the answer.
 # "How much" alone is left out: "how much progress has been made?" asks for a judgement.
@@ -158,14 +164,16 @@ def asked_measure(question: str) -> Measure | None:
                         break
                 counted = tuple(words)
                 if counted and counted[-1] in _TIME_WORDS:  # "how many weeks ...": how long
-                    return Measure("duration")
-                # The rest of the clause, not cut where the counted words' window ends.
-                clause = re.split(r"[?,;]", question[m.start(1):], maxsplit=1)[0].lower()
-                rest = [w for w, owner in _WORD_OWNER.findall(clause)[taken:] if not owner]
-                state = tuple(dict.fromkeys(
-                    w for w in rest if len(w) > 2 and w not in STOPWORDS
-                    and w not in NON_SUBJECT_WORDS and w not in PEOPLE_WORDS
-                    and w not in _TIME_WORDS and not _DOCUMENT.match(w)))
+                    kind, counted = "duration", ()
+                else:
+                    # The rest of the clause, not cut where the counted words' window ends.
+                    clause = re.split(r"[?,;]", question[m.start(1):], maxsplit=1)[0].lower()
+                    state = _state([w for w, owner in _WORD_OWNER.findall(clause)[taken:]
+                                    if not owner])
+            if kind == "duration":
+                # What takes the time: "waiting for a first appointment".
+                state = _state([w for w, owner in _WORD_OWNER.findall(question.lower())
+                                if not owner and w not in _DURATION_WORDS])
             named = _NAMED_RATE.search(question) if kind == "proportion" else None
             if named and named[1].lower() not in STOPWORDS:
                 # "The social worker vacancy rate" is a share in vacancy.
@@ -174,6 +182,18 @@ def asked_measure(question: str) -> Measure | None:
     return None
 
 
+def _state(words: list[str]) -> tuple[str, ...]:
+    """The words of a question saying what a share or a length of time is of, in order:
+    not people in general, services, times, documents nor words that never name a
+    subject."""
+    return tuple(dict.fromkeys(
+        w for w in words if len(w) > 2 and w not in STOPWORDS and w not in NON_SUBJECT_WORDS
+        and w not in PEOPLE_WORDS and w not in SERVICE_WORDS and w not in _TIME_WORDS
+        and not _DOCUMENT.match(w)))
+
+
+# The words that ask how long, not what takes the time.
+_DURATION_WORDS = frozenset("how long many quickly soon average typically usually".split())
 # A rate named by the word before it: "the vacancy rate", "the reoffending rate".
 _NAMED_RATE = re.compile(r"\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\u2019'-]+\s+){0,2}"
                          r"([a-z][\w-]+)\s+rate\b", re.I)
@@ -233,7 +253,7 @@ def states_share(sentence: str, measure: Measure, ignore: frozenset[str] = froze
     social workers received supervision" does not say what share were agency staff.
     ``ignore``: words that say nothing of the state (the council's name)."""
     state = {_root(w) for w in measure.state} - {_root(w) for w in ignore}
-    if measure.kind != "proportion" or not state:
+    if measure.kind not in ("proportion", "duration") or not state:
         return True
     return bool(state & {_root(w) for w in re.findall(r"[A-Za-z]+", sentence)})
 

@@ -149,3 +149,13 @@ def test_a_share_the_reports_never_give_is_declined(assistant: Assistant) -> Non
     # The share the report does give is answered.
     given = assistant.answer("What percentage of social workers got monthly supervision?")
     assert not given.abstained and any("86%" in c.quote for c in given.citations)
+
+
+def test_a_length_of_time_the_reports_never_give_is_declined(assistant: Assistant) -> None:
+    # The 2016 report gives waits for MASE meetings and care proceedings, none for a
+    # first mental health appointment.
+    answer = assistant.answer("How many weeks do children wait for a first appointment with "
+                              "the mental health service?")
+    assert answer.abstained and "length of time" in (answer.notice or ""), answer.answer
+    given = assistant.answer("How long were care applications taking in court in 2016?")
+    assert not given.abstained and any("weeks" in c.quote for c in given.citations)

@@ -70,6 +70,7 @@ def test_money_needs_an_amount_of_money() -> None:
      "proportion", ("social", "workers")),
     # Weeks are counted to say how long: a duration, answered with a length of time.
     ("How many weeks on average were care applications taking in court?", "duration", ()),
+    ("How long did matching with adopters take?", "duration", ()),
     # "How many of the ..." asks for a share as often as a count.
     ("How many of the care leavers does the council still see?", "proportion",
      ("care", "leavers")),
@@ -211,3 +212,13 @@ def test_a_rate_named_by_its_word_is_a_share_in_that_word() -> None:
     # "The rate of ..." names no rate: what follows says what it is of.
     of = asked_measure("What was the rate of children looked after per 10,000 children?")
     assert of is not None and of.state == ()
+
+
+def test_a_length_of_time_must_be_of_what_was_asked() -> None:
+    wait = asked_measure("How many weeks were children waiting for a first appointment "
+                         "with the mental health service?")
+    assert wait is not None and wait.kind == "duration"
+    assert wait.state == ("waiting", "first", "appointment", "mental", "health")
+    assert not states_share("Delays in holding MASE meetings have been reduced to four "
+                            "weeks.", wait)
+    assert states_share("Children wait 18 weeks for a first appointment.", wait)
