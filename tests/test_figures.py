@@ -181,6 +181,10 @@ def test_a_count_of_a_thing_must_name_the_thing() -> None:
     kids = asked_measure("How many kids were in care?")
     assert kids is not None
     assert names_counted("At 31 August 2016, 1,816 children were being looked after.", kids)
+    # Nor is "reports", the reports' own word: a person's "reports" are their "referrals".
+    reports = asked_measure("How many reports about domestic violence were waiting?")
+    assert reports is not None and reports.counted == ("reports",)
+    assert names_counted("There were 401 referrals in a backlog.", reports)
 
 
 def test_a_share_must_be_a_share_in_the_state_asked_about() -> None:
