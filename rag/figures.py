@@ -27,7 +27,7 @@ _ASKS_NUMBER = re.compile(
     r"share|number|average|total|rate)\s+(?:of|for)?\b|\bwhat\s+(?:percentage|proportion)\b"
     r"|\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\u2019'-]+\s+){1,3}rate\b", re.I)
 _MONEY_WORDS = (r"(?:budgets?|spend|spent|spending|costs?|salary|salaries|wages?|funding|money|"
-                r"paid|pay|earn|earns|earned|earnings|fees?)\b")
+                r"paid|pay|payments?|earn|earns|earned|earnings|fees?|investment|prices?)\b")
 # "How much did the council spend", "what is Birmingham's annual budget": the money word
 # is what is asked for, not "what is the impact of funding cuts?".
 # "How much ... <money word>" on one line is two patterns (words.followed_within: linear).
@@ -173,7 +173,7 @@ def asked_measure(question: str) -> Measure | None:
             if kind == "duration":
                 # What takes the time: "waiting for a first appointment".
                 state = _state([w for w, owner in _WORD_OWNER.findall(question.lower())
-                                if not owner and w not in _DURATION_WORDS])
+                                if not owner and w not in _ASKING_WORDS])
             named = _NAMED_RATE.search(question) if kind == "proportion" else None
             if named and named[1].lower() not in STOPWORDS:
                 # "The social worker vacancy rate" is a share in vacancy.
@@ -193,7 +193,7 @@ def _state(words: list[str]) -> tuple[str, ...]:
 
 
 # The words that ask how long, not what takes the time.
-_DURATION_WORDS = frozenset("how long many quickly soon average typically usually".split())
+_ASKING_WORDS = frozenset("how long many much quickly soon average typically usually".split())
 # A rate named by the word before it: "the vacancy rate", "the reoffending rate".
 _NAMED_RATE = re.compile(r"\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\u2019'-]+\s+){0,2}"
                          r"([a-z][\w-]+)\s+rate\b", re.I)

@@ -108,9 +108,10 @@ NON_SUBJECT_WORDS = frozenset(
 PEOPLE_WORDS = frozenset("child children kid kids people adult adults young families family "
                          "staff times time".split())
 # Words every figure's subject could share, saying nothing of which figure it is: "the
-# mental health service" and "this service" (rag.figures, what a share or a wait is of).
+# mental health service" and "this service", "social workers" (rag.figures, what a
+# share or a wait is of).
 SERVICE_WORDS = frozenset("service services council councils local authority authorities "
-                          "area".split())
+                          "area social work worker workers".split())
 # Words that ask for a proper name rather than say what it is the name of ("which local
 # authority ...", "what is the name of ...").
 NAMING_WORDS = frozenset("name names named called local authority authorities council "

@@ -26,6 +26,8 @@ from rag.figures import (
     ("How much did the council spend on children's social care in 2016?", "money"),
     ("What is Birmingham's annual budget for free school meals?", "money"),
     ("What is the average salary of a social worker?", "money"),
+    ("How much additional investment went into social work staffing?", "money"),
+    ("How much is the 'golden hello' payment for new social workers?", "money"),
     # Judgements, not figures.
     ("How much progress has been made since the inspection?", None),
     ("What is the impact of funding cuts on early help?", None),
