@@ -211,8 +211,12 @@ class Assistant:
         chosen = self._choose(query, candidates, scores, order)
         top = chosen[0]  # the most direct: it opens the answer
         chosen, continues = self._with_continuations(chosen, candidates)
-        missing = missing_figure(query, [p.text[s:e] for p, s, e in
-                                         (candidates[i] for i in chosen)])
+        # A sentence that continues another ("Of these, two thirds take over 72 hours") is
+        # read with it: together they are one finding, and only the first names its subject.
+        text = {i: candidates[i][0].text[candidates[i][1]:candidates[i][2]] for i in chosen}
+        missing = missing_figure(query, [
+            f"{text[continues[i]]} {text[i]}" if continues.get(i) in text else text[i]
+            for i in chosen])
         if missing:
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text, notice=missing)

@@ -211,9 +211,10 @@ _PLURALS = frozenset({"children", "people", "staff", "women", "men"})
 
 
 def _root(word: str) -> str:
-    """A cruder root than ``_stem``, for verbs too: "looking" and "looked" meet."""
+    """A cruder root than ``_stem``, for verbs too: "looking" and "looked" meet, and
+    "completed" and "complete"."""
     word = word.lower()
-    for tail in ("ing", "ed", "es", "s"):
+    for tail in ("ing", "ed", "es", "s", "e"):
         if word.endswith(tail) and len(word) - len(tail) >= 4:
             return word[: -len(tail)]
     return word
