@@ -497,8 +497,10 @@ def missing_figure(query: Query, sentences: list[str]) -> str | None:
         giving = [s for s in sentences if gives_measure(s, measure)]
         # A question about how long is often answered without a length of time ("children
         # wait too long"); one that gets a length of time must get it for what was asked.
+        reports_terms = frozenset(w for _, terms in query.everyday for term in terms
+                                  for w in term.split())
         if (giving or measure.kind == "proportion") and not any(
-                states_share(s, measure, query.council_words) for s in giving):
+                states_share(s, measure, query.council_words, reports_terms) for s in giving):
             said = " or ".join(f"'{w}'" for w in measure.state if w not in query.council_words)
             what = "a proportion" if measure.kind == "proportion" else "a length of time"
             return (f"The question asks for {what}, and no passage close enough to it "

@@ -249,14 +249,19 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
     return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
 
 
-def states_share(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset()) -> bool:
+def states_share(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),
+                 also: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence giving a proportion says what state it is a share in: "86% of
-    social workers received supervision" does not say what share were agency staff.
-    ``ignore``: words that say nothing of the state (the council's name)."""
-    state = {_root(w) for w in measure.state} - {_root(w) for w in ignore}
+    social workers received supervision" does not say what share were agency staff; and
+    one giving a length of time, what takes it. ``ignore``: words that say nothing of the
+    state (the council's name); ``also``: words that say it too (the reports' terms for
+    the question's everyday words: "interviews" for "chats")."""
+    # Five letters of the root: "adopted" meets "adoptive" and "adoption", as a person's
+    # word meets the reports' ("kids waiting to be adopted", "adoptive placement").
+    state = {_root(w)[:5] for w in (*measure.state, *also)} - {_root(w)[:5] for w in ignore}
     if measure.kind not in ("proportion", "duration") or not state:
         return True
-    return bool(state & {_root(w) for w in re.findall(r"[A-Za-z]+", sentence)})
+    return bool(state & {_root(w)[:5] for w in re.findall(r"[A-Za-z]+", sentence)})
 
 
 def names_counted(sentence: str, measure: Measure) -> bool:

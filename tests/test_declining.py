@@ -159,3 +159,7 @@ def test_a_length_of_time_the_reports_never_give_is_declined(assistant: Assistan
     assert answer.abstained and "length of time" in (answer.notice or ""), answer.answer
     given = assistant.answer("How long were care applications taking in court in 2016?")
     assert not given.abstained and any("weeks" in c.quote for c in given.citations)
+    # In a person's words: "adopting" is the reports' "adoptive placement".
+    plain = assistant.answer("How long did it take for children to move in with the family "
+                             "adopting them?")
+    assert not plain.abstained and any("days" in c.quote for c in plain.citations)

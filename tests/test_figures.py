@@ -228,3 +228,14 @@ def test_a_length_of_time_must_be_of_what_was_asked() -> None:
     assert not states_share("Delays in holding MASE meetings have been reduced to four "
                             "weeks.", wait)
     assert states_share("Children wait 18 weeks for a first appointment.", wait)
+
+
+def test_a_word_of_what_is_asked_meets_its_other_forms_and_the_reports_terms() -> None:
+    adopted = asked_measure("How long do kids wait to be adopted?")
+    assert adopted is not None and adopted.state == ("wait", "adopted")
+    assert states_share("The average time to an adoptive placement is 200 days.", adopted)
+    chats = asked_measure("How quickly are chats with kids done?")
+    assert chats is not None
+    assert not states_share("Two thirds of interviews take over 72 hours.", chats)
+    assert states_share("Two thirds of interviews take over 72 hours.", chats,
+                        also=frozenset({"interviews"}))
