@@ -22,9 +22,9 @@ from rag.figures import (
     gives_answer_type,
     gives_figure,
     gives_measure,
+    measures_asked,
     names_counted,
     proper_words,
-    states_share,
 )
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
@@ -500,7 +500,7 @@ def missing_figure(query: Query, sentences: list[str]) -> str | None:
         reports_terms = frozenset(w for _, terms in query.everyday for term in terms
                                   for w in term.split())
         if (giving or measure.kind == "proportion") and not any(
-                states_share(s, measure, query.council_words, reports_terms) for s in giving):
+                measures_asked(s, measure, query.council_words, reports_terms) for s in giving):
             said = " or ".join(f"'{w}'" for w in measure.state if w not in query.council_words)
             what = "a proportion" if measure.kind == "proportion" else "a length of time"
             return (f"The question asks for {what}, and no passage close enough to it "

@@ -131,13 +131,15 @@ _FREQUENCY = re.compile(
 
 @dataclass(frozen=True)
 class Measure:
-    """The figure a question asks for: its kind, and for a count or proportion the words
-    of what is counted ("care leavers" in "what share of care leavers ...")."""
+    """The figure a question asks for: its kind, for a count or proportion the words of
+    what is counted ("care leavers" in "what share of care leavers ..."), and for a
+    proportion or a length of time what it is of (``state``)."""
 
     kind: str  # "count", "proportion", "duration", "frequency" or "money"
     counted: tuple[str, ...] = ()
     # For a proportion, the words saying what state the share is in ("agency" in "what
-    # percentage of social workers were agency staff"): read, not compared.
+    # percentage of social workers were agency staff"); for a length of time, what takes
+    # it ("waiting for a first appointment"). Read, not compared.
     state: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -249,13 +251,14 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
     return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
 
 
-def states_share(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),
+def measures_asked(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),
                  also: frozenset[str] = frozenset()) -> bool:
-    """Whether a sentence giving a proportion says what state it is a share in: "86% of
-    social workers received supervision" does not say what share were agency staff; and
-    one giving a length of time, what takes it. ``ignore``: words that say nothing of the
-    state (the council's name); ``also``: words that say it too (the reports' terms for
-    the question's everyday words: "interviews" for "chats")."""
+    """Whether a sentence giving a proportion or a length of time gives it for what was
+    asked: "86% of social workers received supervision" does not say what share were
+    agency staff, nor "MASE meetings ... four weeks" how long a first appointment takes.
+    ``ignore``: words that say nothing of it (the council's name); ``also``: words that
+    say it too (the reports' terms for the question's everyday words: "interviews" for
+    "chats")."""
     # Five letters of the root: "adopted" meets "adoptive" and "adoption", as a person's
     # word meets the reports' ("kids waiting to be adopted", "adoptive placement").
     state = {_root(w)[:5] for w in (*measure.state, *also)} - {_root(w)[:5] for w in ignore}

@@ -13,9 +13,9 @@ from rag.figures import (
     gives_answer_type,
     gives_figure,
     gives_measure,
+    measures_asked,
     names_counted,
     proper_words,
-    states_share,
 )
 
 
@@ -196,16 +196,16 @@ def test_a_share_must_be_a_share_in_the_state_asked_about() -> None:
                            "staff at the 2016 inspection?")
     assert agency is not None and agency.counted == ("social", "workers")
     assert agency.state == ("agency",)  # people, years and the document say nothing of it
-    assert not states_share("Between 1 April and 30 June 2016, 86% of social workers "
+    assert not measures_asked("Between 1 April and 30 June 2016, 86% of social workers "
                             "received supervision at least monthly.", agency)
-    assert states_share("Some 28% of social workers are agency staff.", agency)
+    assert measures_asked("Some 28% of social workers are agency staff.", agency)
     # Words of the state meet in other forms ("looking after", "looked after"), and the
     # council's name is no state.
     looked_after = asked_measure("What share of children was Croydon looking after?")
     assert looked_after is not None
-    assert states_share("Croydon looked after 760 children, 48% of them from abroad.",
+    assert measures_asked("Croydon looked after 760 children, 48% of them from abroad.",
                         looked_after, frozenset({"croydon"}))
-    assert not states_share("In Croydon, 48% of children are in good schools.", looked_after,
+    assert not measures_asked("In Croydon, 48% of children are in good schools.", looked_after,
                             frozenset({"croydon"}))
 
 
@@ -213,8 +213,8 @@ def test_a_rate_named_by_its_word_is_a_share_in_that_word() -> None:
     vacancy = asked_measure("What was the social worker vacancy rate in 2016?")
     assert vacancy is not None and vacancy.kind == "proportion"
     assert vacancy.state == ("vacancy",)
-    assert not states_share("Some 86% of social workers received supervision.", vacancy)
-    assert states_share("The vacancy rate for social workers fell to 12%.", vacancy)
+    assert not measures_asked("Some 86% of social workers received supervision.", vacancy)
+    assert measures_asked("The vacancy rate for social workers fell to 12%.", vacancy)
     # "The rate of ..." names no rate: what follows says what it is of.
     of = asked_measure("What was the rate of children looked after per 10,000 children?")
     assert of is not None and of.state == ()
@@ -225,17 +225,17 @@ def test_a_length_of_time_must_be_of_what_was_asked() -> None:
                          "with the mental health service?")
     assert wait is not None and wait.kind == "duration"
     assert wait.state == ("waiting", "first", "appointment", "mental", "health")
-    assert not states_share("Delays in holding MASE meetings have been reduced to four "
+    assert not measures_asked("Delays in holding MASE meetings have been reduced to four "
                             "weeks.", wait)
-    assert states_share("Children wait 18 weeks for a first appointment.", wait)
+    assert measures_asked("Children wait 18 weeks for a first appointment.", wait)
 
 
 def test_a_word_of_what_is_asked_meets_its_other_forms_and_the_reports_terms() -> None:
     adopted = asked_measure("How long do kids wait to be adopted?")
     assert adopted is not None and adopted.state == ("wait", "adopted")
-    assert states_share("The average time to an adoptive placement is 200 days.", adopted)
+    assert measures_asked("The average time to an adoptive placement is 200 days.", adopted)
     chats = asked_measure("How quickly are chats with kids done?")
     assert chats is not None
-    assert not states_share("Two thirds of interviews take over 72 hours.", chats)
-    assert states_share("Two thirds of interviews take over 72 hours.", chats,
+    assert not measures_asked("Two thirds of interviews take over 72 hours.", chats)
+    assert measures_asked("Two thirds of interviews take over 72 hours.", chats,
                         also=frozenset({"interviews"}))
