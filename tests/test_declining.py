@@ -135,7 +135,7 @@ def test_a_name_the_reports_never_give_is_declined(assistant: Assistant) -> None
     # local authority" and never names it.
     answer = assistant.answer("Which local authority did the council share the cost of "
                               "the youth employment initiative with?")
-    assert answer.abstained, answer.answer
+    assert answer.abstained and "a name" in (answer.notice or ""), answer.answer
 
 
 def test_a_share_the_reports_never_give_is_declined(assistant: Assistant) -> None:
