@@ -61,9 +61,9 @@ EOF
 
 `eval/holdout.jsonl`: 40 questions (26 answerable, 14 unanswerable) written from the
 corpus alone by a reviewer who saw neither the dev set nor the system's output; 15 more
-unanswerable ones (h67-h81) written the same way in the fifth session; 40 more (h82-h121:
-20 unanswerable figure and name questions, 20 answerable figure questions) written the
-same way in the seventh, by someone who had seen neither set nor the system; and the 26
+unanswerable ones (h67-h81) written the same way in the fifth session; 70 more (h82-h151:
+35 unanswerable figure, name and date questions, 35 answerable ones) written the same
+way in the seventh, by someone who had seen neither set nor the system; and the 26
 answerable ones re-asked in plain words (style "plain": 8 written later by someone who
 had seen the system, 18 in the fifth session by someone who had not read its
 everyday-words list). Nothing is chosen on it: settings are chosen on the dev set, and

@@ -331,8 +331,8 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
 # "what happens when kids go missing" ask neither).
 _ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:when|what\s+date|what\s+year)"
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
-_ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who\s+(?:did|does|do|was|were|is|are|has|"
-                        r"have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b", re.I)
+_ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who(?:[\u2019']s\b|\s+(?:did|does|do|was|were|is|"
+                        r"are|has|have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b)", re.I)
 # "What is the name of ...", "which local authority ...": the answer is a proper name
 # ("named"), which a sentence that names none cannot give.
 _ASKS_NAMED = re.compile(r"\bwhat\s+(?:is|was|are|were)\s+(?:the\s+)?names?\s+of\b"

@@ -140,6 +140,7 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     ("When did the 2017 monitoring visit take place and who were the inspectors?",
      ("date", "name")),
     ("Who delivers children's social care for West Northamptonshire?", ("name",)),
+    ("Who's the chief executive of the trust?", ("name",)),
     ("According to its 2022 inspection, when did the unitary authority come into being?",
      ("date",)),
     # "who" and "when" that join a clause ask for neither.
