@@ -332,7 +332,10 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
 _ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:when|what\s+date|what\s+year)"
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
 _ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who(?:[\u2019']s\b|\s+(?:did|does|do|was|were|is|"
-                        r"are|has|have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b)", re.I)
+                        r"are|has|have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b)"
+                        # "Which HMI inspectors ...", "which councillor ...": who, by role.
+                        r"|\bwhich\s+(?:\w+\s+)?(?:inspectors?|councillors?|directors?|"
+                        r"officers?|managers?|chairs?|leaders?|members?|executives?)\b", re.I)
 # "What is the name of ...", "which local authority ...": the answer is a proper name
 # ("named"), which a sentence that names none cannot give.
 _ASKS_NAMED = re.compile(r"\bwhat\s+(?:is|was|are|were)\s+(?:the\s+)?names?\s+of\b"

@@ -141,6 +141,7 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
      ("date", "name")),
     ("Who delivers children's social care for West Northamptonshire?", ("name",)),
     ("Who's the chief executive of the trust?", ("name",)),
+    ("Which HMI inspectors carried out the visit?", ("name",)),
     ("According to its 2022 inspection, when did the unitary authority come into being?",
      ("date",)),
     # "who" and "when" that join a clause ask for neither.
