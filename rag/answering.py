@@ -33,6 +33,7 @@ from rag.records import Answer, Block, Citation, Filters, Line, Passage
 from rag.retrieval import Retriever
 from rag.scope import out_of_scope
 from rag.words import (
+    DOCUMENT_WORD,
     NAMING_WORDS,
     STOPWORDS,
     same_words,
@@ -539,7 +540,7 @@ def telling_words(query: Query, sentences: list[str]) -> list[str]:
     for part in parts:
         # The council a question names is the search's filter, not the subject's word.
         words = [w for w in re.findall(r"[a-z]+", part.lower())
-                 if len(w) > 3 and w not in STOPWORDS and not _DOCUMENT_WORD.match(w)
+                 if len(w) > 3 and w not in STOPWORDS and not DOCUMENT_WORD.match(w)
                  and w not in query.council_words]
         if len(words) < 2:
             return []
@@ -553,8 +554,6 @@ def telling_words(query: Query, sentences: list[str]) -> list[str]:
 
 _QUALIFIER = re.compile(r"\b(?:for|of|with|from|in|at|to|by|on|about|who|which|that|since|"
                         r"between|during|after|before)\b", re.I)
-_DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter|report|"
-                            r"press|release)", re.I)
 
 
 def with_follow_on(scores: np.ndarray, candidates: list[tuple[Passage, int, int]],

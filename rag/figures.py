@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.words import (
+    DOCUMENT_WORD,
     NON_SUBJECT_WORDS,
     PEOPLE_WORDS,
     SERVICE_WORDS,
@@ -191,7 +192,7 @@ def _state(words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(
         w for w in words if len(w) > 2 and w not in STOPWORDS and w not in NON_SUBJECT_WORDS
         and w not in PEOPLE_WORDS and w not in SERVICE_WORDS and w not in _TIME_WORDS
-        and not _DOCUMENT.match(w)))
+        and not DOCUMENT_WORD.match(w)))
 
 
 # The words that ask how long, not what takes the time.
@@ -220,10 +221,6 @@ def _root(word: str) -> str:
         if word.endswith(tail) and len(word) - len(tail) >= 4:
             return word[: -len(tail)]
     return word
-
-
-# Words naming a document, not what a figure is of: "at the 2017 inspection".
-_DOCUMENT = re.compile(r"(?:inspection|monitoring|visit|letter|report|ofsted)", re.I)
 
 
 def _stem(word: str) -> str:

@@ -101,6 +101,10 @@ NON_SUBJECT_WORDS = frozenset(
     "gives gave given giving happen happens happened happening end ended ending".split()
 )
 
+# Words naming a document, not what a question is about: "at the 2017 inspection", "the
+# fourth monitoring visit", "the press release" (matched at a word's start: "inspections").
+DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter|report|"
+                           r"press|release)", re.I)
 # People in general, whom the reports count under many names ("children", "young
 # people", "care leavers"): "how many kids ...?" is not held to the word "kids"
 # (rag.figures.names_counted). "Times" counts occasions, which the reports give as a
