@@ -22,6 +22,7 @@ from rag.figures import (
     gives_answer_type,
     gives_figure,
     gives_measure,
+    gives_number_of,
     measures_asked,
     names_counted,
     proper_words,
@@ -35,6 +36,7 @@ from rag.scope import out_of_scope
 from rag.words import (
     DOCUMENT_WORD,
     NAMING_WORDS,
+    SERVICE_WORDS,
     STOPWORDS,
     same_words,
     sentence_words,
@@ -69,6 +71,8 @@ _REFERS_BACK = re.compile(
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
 
 # The words that ask for a figure, not about what: every figure sentence answers them.
+# Words saying which figure of a subject is asked for, when a sentence may say it too.
+_FIGURE_KIND_WORDS = frozenset({"average", "total", "median"})
 _MEASURE_WORDS = frozenset({"many", "much", "proportion", "percentage", "share", "number",
                             "average", "total", "rate", "long", "often", "quickly"})
 
@@ -312,10 +316,19 @@ class Assistant:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
             counting = [i for i in giving if counts_subject(text[i], query.measure)]
             figures = counting or giving
+            if query.measure.kind == "count":
+                figures = [i for i in figures if gives_number_of(text[i])] or figures
+            # "On average, how many children does each IRO look after?": the sentence
+            # giving an average ("an average of 68 children per IRO"), not a headcount.
+            kind_words = query.asked_words & _FIGURE_KIND_WORDS
+            if kind_words:
+                figures = [i for i in figures if kind_words & sentence_words(text[i])] or figures
             if figures:
                 # Among sentences giving the figure, the one that says the question's
                 # rarer words ("repeat" plan, not every plan) is the one asked for.
-                subject = query.asked_words - query.council_words - _MEASURE_WORDS
+                # "The council", "the service": whose figure it is, not what it counts.
+                subject = (query.asked_words - query.council_words - _MEASURE_WORDS
+                           - SERVICE_WORDS)
                 ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
                     subject, [text[i] for i in figures], text)
                 figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]

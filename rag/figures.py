@@ -115,8 +115,10 @@ _COUNTED_ENDS = frozenset({
     "were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "became", "become",
     "received", "receive", "chose", "choose", "in", "at", "on", "that", "who", "with", "to",
     "for", "per", "by", "from", "and", "or", "carried", "there", "the", "of", "still"})
+# A share: a percentage, a fraction, "12 of the 20", and a rate ("64 per 10,000 children").
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\b(?:half|third|thirds|quarter|quarters|"
-                      r"majority|minority)\b|\b\d[\d,]*\s+(?:of|out\s+of)\s+(?:the\s+)?\d", re.I)
+                      r"majority|minority)\b|\b\d[\d,]*\s+(?:of|out\s+of)\s+(?:the\s+)?\d"
+                      r"|\b\d[\d,.]*\s+per\s+\d", re.I)
 _TIME_UNIT = re.compile(
     r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|a|an|few|several))[\s-]+(?:working\s+)?(?:days?|weeks?|months?|years?|"
@@ -246,6 +248,35 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
     # A count: a number that is not a length of time ("two years ago", "12 months") nor
     # a place in a series ("the fifth visit").
     return bool(_CARDINAL.search(_TIME_UNIT.sub(" ", undated)))
+
+
+# An age or an age band is not a count: "aged 4 to 18", "16 to 18 year-olds" ("over 400
+# children" is a count, "over 18" an age: "over" and "under" are left alone).
+_AGE = re.compile(r"\b(?:aged|ages|age\s+of)\s+\d+(?:\s*(?:to|-|\u2013)\s*\d+)?"
+                  r"|\b\d+\s*(?:to|-|\u2013)\s*\d+[\s-]*years?\b|\b\d+[\s-]*years?[\s-]*olds?\b",
+                  re.I)
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
+_WHOLE_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                           r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|dozen)\b",
+                           re.I)
+
+
+def gives_number_of(sentence: str) -> bool:
+    """Whether the sentence gives a number of things, not only a share of them.
+
+    "How many care leavers stayed with their foster carers?" is answered by "77 care
+    leavers choosing to extend their fostering arrangements", not by the paragraph's
+    "73% against 68% nationally". A share still answers when no sentence gives a number
+    ("less than half ... are interviewed"): this orders the answers, it declines none.
+    """
+    text = _TIME_UNIT.sub(" ", _AGE.sub(" ", _DATE.sub(" ", sentence)))
+    text = _ORDINAL.sub(" ", _SHARE.sub(" ", text))
+    return bool(_WHOLE_NUMBER.search(text))
+
+
+# The figure and what makes it a share: "46%", "97 per cent", "two thirds", "64 per 10,000".
+_SHARE = re.compile(r"\d[\d,.]*\s?(?:%|per\s?cent\b|per\s+[\d,]+)|(?:\b\w+[\s-]+)?\b(?:half|"
+                    r"thirds?|quarters?|majority|minority)\b", re.I)
 
 
 def measures_asked(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),

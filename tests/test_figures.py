@@ -13,6 +13,7 @@ from rag.figures import (
     gives_answer_type,
     gives_figure,
     gives_measure,
+    gives_number_of,
     measures_asked,
     names_counted,
     proper_words,
@@ -128,6 +129,8 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     proportion = Measure("proportion")
     assert gives_measure("The local authority is in touch with 97% of care leavers.", proportion)
     assert not gives_measure("1,816 children were being looked after.", proportion)
+    # A rate is a share too: "64 per 10,000 children".
+    assert gives_measure("1,816 children (a rate of 64 per 10,000 children).", proportion)
     # A length of time is not a count: "two years ago" does not say how many left.
     count = Measure("count")
     assert not gives_measure("Ofsted inspected children's services two years ago.", count)
@@ -241,3 +244,17 @@ def test_a_word_of_what_is_asked_meets_its_other_forms_and_the_reports_terms() -
     assert not measures_asked("Two thirds of interviews take over 72 hours.", chats)
     assert measures_asked("Two thirds of interviews take over 72 hours.", chats,
                         also=frozenset({"interviews"}))
+
+
+def test_a_number_of_things_is_not_a_share_an_age_or_a_place_in_a_series() -> None:
+    # What a count question prefers: "77 care leavers", not "73% against 68% nationally".
+    assert gives_number_of("Currently 77 care leavers are choosing to stay.")
+    assert gives_number_of("At 31 August 2016, 1,816 children were being looked after "
+                           "(a rate of 64 per 10,000 children).")
+    assert not gives_number_of("A higher proportion of young people are choosing to stay "
+                               "until their 18th birthday, at 73% against 68% nationally.")
+    assert not gives_number_of("Of those completed, two thirds take over 72 hours.")
+    assert not gives_number_of("Only just under half of children aged 4 to 18 years old "
+                               "attended their review in person in 2015\u201316.")
+    assert not gives_number_of("Most 16 to 18 year-old care leavers are in education.")
+    assert not gives_number_of("Approximately 37.1% of children live in poverty.")

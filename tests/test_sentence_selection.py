@@ -269,3 +269,30 @@ def test_a_findings_detail_scores_with_the_finding_it_follows() -> None:
     # the first sentence of a passage follows nothing (not the last of the passage before).
     assert np.allclose(lifted, [0.8, 0.56, 0.5, 0.35])
     assert np.allclose(with_follow_on(scores, candidates, 0.0), scores)
+
+
+def test_a_count_question_is_answered_by_a_number_of_things_before_a_share() -> None:
+    # "How many ... stayed?" shares more words with the paragraph's percentage; the
+    # number of care leavers is the answer. A share still answers when it is all there is.
+    stayed = [passage(6, REPORT, "A higher proportion of young people stayed with their "
+                      "foster carers after their 18th birthday, at 73% against 68% nationally. Currently 77 "
+                      "care leavers stay with their foster carers.")]
+    question = understand("How many young people stayed with their foster carers after 18?")
+    answer = assistant().extractive(question, stayed)
+    assert not answer.abstained
+    assert "77 care leavers" in answer.answer and "73%" not in answer.answer
+    share_only = [passage(7, REPORT, "A higher proportion of young people stayed with their "
+                          "foster carers after their 18th birthday, at 73% against 68% "
+                          "nationally.")]
+    assert "73%" in assistant().extractive(question, share_only).answer
+
+
+def test_a_question_asking_for_an_average_is_answered_by_the_sentence_giving_one() -> None:
+    caseloads = [passage(8, REPORT, "1,816 children are looked after and each child has an "
+                         "independent reviewing officer. Independent reviewing officers now "
+                         "carry an average of 68 children each.")]
+    answer = assistant().extractive(understand(
+        "On average, how many children does each independent reviewing officer look after?"),
+        caseloads)
+    assert not answer.abstained
+    assert "68 children" in answer.answer and "1,816" not in answer.answer
