@@ -275,8 +275,8 @@ def test_a_count_question_is_answered_by_a_number_of_things_before_a_share() -> 
     # "How many ... stayed?" shares more words with the paragraph's percentage; the
     # number of care leavers is the answer. A share still answers when it is all there is.
     stayed = [passage(6, REPORT, "A higher proportion of young people stayed with their "
-                      "foster carers after their 18th birthday, at 73% against 68% nationally. Currently 77 "
-                      "care leavers stay with their foster carers.")]
+                      "foster carers after their 18th birthday, at 73% against 68% "
+                      "nationally. Currently 77 care leavers stay with their foster carers.")]
     question = understand("How many young people stayed with their foster carers after 18?")
     answer = assistant().extractive(question, stayed)
     assert not answer.abstained
