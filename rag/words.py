@@ -91,14 +91,16 @@ JOINING_WORDS = frozenset("of and the for in on to a an with at by or".split())
 
 # Words that never name what a question is about, though they are not function words:
 # adverbs of place and manner and the light verbs that carry a phrase ("after they've
-# gone missing", "looked after by friends instead of relatives", "keeping them safe").
+# gone missing", "looked after by friends instead of relatives", "keeping them safe"),
+# and where a thing sits ("referrals stuck in a queue": the reports' "backlog").
 # A subject word the reports never use means they never speak of it (rag.scope); one of
 # these the reports never use means nothing of the kind.
 NON_SUBJECT_WORDS = frozenset(
     "instead away back else ever still yet really actually already maybe perhaps "
     "get gets got getting go goes going gone went come comes coming came keep keeps kept "
     "keeping make makes made making take takes took taken taking put puts putting give "
-    "gives gave given giving happen happens happened happening end ended ending".split()
+    "gives gave given giving happen happens happened happening end ended ending "
+    "stuck sitting sit sat lying".split()
 )
 
 # Words naming a document, not what a question is about: "at the 2017 inspection", "the

@@ -48,6 +48,9 @@ def test_words_that_never_name_a_subject_are_not_subject_words() -> None:
     assert "instead" not in query.subject_words
     assert "going" not in query.subject_words and "back" not in query.subject_words
     assert "friends" in query.subject_words
+    # Where a thing is, not what it is: "stuck in a queue" is the reports' "backlog".
+    queued = understand("How many reports about violence at home were stuck in a queue?")
+    assert "stuck" not in queued.subject_words and "queue" in queued.subject_words
 
 
 def test_asking_what_someone_is_paid_asks_for_money() -> None:
