@@ -63,7 +63,9 @@ EOF
 corpus alone by a reviewer who saw neither the dev set nor the system's output; 15 more
 unanswerable ones (h67-h81) written the same way in the fifth session; 70 more (h82-h151:
 35 unanswerable figure, name and date questions, 35 answerable ones) written the same
-way in the seventh, by someone who had seen neither set nor the system; and the 26
+way in the seventh, by someone who had seen neither set nor the system; 30 more
+(h152-h181: 20 answerable figure questions, 12 of them in plain words, and 10
+unanswerable ones) written the same way in the eighth; and the 26
 answerable ones re-asked in plain words (style "plain": 8 written later by someone who
 had seen the system, 18 in the fifth session by someone who had not read its
 everyday-words list). Nothing is chosen on it: settings are chosen on the dev set, and
