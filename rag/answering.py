@@ -71,10 +71,10 @@ _REFERS_BACK = re.compile(
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
 
 # The words that ask for a figure, not about what: every figure sentence answers them.
-# Words saying which figure of a subject is asked for, when a sentence may say it too.
-_FIGURE_KIND_WORDS = frozenset({"average", "total", "median"})
 _MEASURE_WORDS = frozenset({"many", "much", "proportion", "percentage", "share", "number",
                             "average", "total", "rate", "long", "often", "quickly"})
+# Words saying which figure of a subject is asked for ("average"), as a sentence may too.
+_FIGURE_KIND_WORDS = frozenset({"average", "total", "median"})
 
 # A sentence that states no finding. A heading: no closing stop and no verb ("Child
 # protection in this area", "Previous Ofsted inspections"), unless it states a grade

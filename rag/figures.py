@@ -255,6 +255,10 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
 _AGE = re.compile(r"\b(?:aged|ages|age\s+of)\s+\d+(?:\s*(?:to|-|\u2013)\s*\d+)?"
                   r"|\b\d+\s*(?:to|-|\u2013)\s*\d+[\s-]*years?\b|\b\d+[\s-]*years?[\s-]*olds?\b",
                   re.I)
+# A share with its figure, to be struck out: "46%", "97 per cent", "64 per 10,000", "two
+# thirds" (a sentence is short: no run of digits here is long enough to cost).
+_SHARE = re.compile(r"\d[\d,.]*\s?(?:%|per\s?cent\b|per\s+\d[\d,]*)|\b(?:(?:one|two|three|a|"
+                    r"\d+)[\s-]+)?(?:half|thirds?|quarters?|majority|minority)\b", re.I)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
 _WHOLE_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                            r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|dozen)\b",
@@ -273,10 +277,6 @@ def gives_number_of(sentence: str) -> bool:
     text = _ORDINAL.sub(" ", _SHARE.sub(" ", text))
     return bool(_WHOLE_NUMBER.search(text))
 
-
-# The figure and what makes it a share: "46%", "97 per cent", "two thirds", "64 per 10,000".
-_SHARE = re.compile(r"\d[\d,.]*\s?(?:%|per\s?cent\b|per\s+[\d,]+)|(?:\b\w+[\s-]+)?\b(?:half|"
-                    r"thirds?|quarters?|majority|minority)\b", re.I)
 
 
 def measures_asked(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),
