@@ -115,10 +115,13 @@ _COUNTED_ENDS = frozenset({
     "were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "became", "become",
     "received", "receive", "chose", "choose", "in", "at", "on", "that", "who", "with", "to",
     "for", "per", "by", "from", "and", "or", "carried", "there", "the", "of", "still"})
-# A share: a percentage, a fraction, "12 of the 20", and a rate ("64 per 10,000 children").
-_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\b(?:half|third|thirds|quarter|quarters|"
-                      r"majority|minority)\b|\b\d[\d,]*\s+(?:of|out\s+of)\s+(?:the\s+)?\d"
-                      r"|\b\d[\d,.]*\s+per\s+\d", re.I)
+# A share with its figure: "46%", "97 per cent", "64 per 10,000 children", "two thirds"
+# (a sentence is short: no run of digits here is long enough to cost).
+_SHARE = re.compile(r"\d[\d,.]*\s?%|(?:\b\d[\d,.]*\s?)?\bper\s?cent\b|\b\d[\d,.]*\s+per\s+"
+                    r"\d[\d,]*|\b(?:(?:one|two|three|a|\d+)[\s-]+)?(?:half|thirds?|quarters?|"
+                    r"majority|minority)\b", re.I)
+# A proportion: a share, or "12 of the 20" (which is also a number of things).
+_PERCENT = re.compile(rf"{_SHARE.pattern}|\b\d[\d,]*\s+(?:of|out\s+of)\s+(?:the\s+)?\d", re.I)
 _TIME_UNIT = re.compile(
     r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|a|an|few|several))[\s-]+(?:working\s+)?(?:days?|weeks?|months?|years?|"
@@ -255,10 +258,6 @@ def gives_measure(sentence: str, measure: Measure) -> bool:
 _AGE = re.compile(r"\b(?:aged|ages|age\s+of)\s+\d+(?:\s*(?:to|-|\u2013)\s*\d+)?"
                   r"|\b\d+\s*(?:to|-|\u2013)\s*\d+[\s-]*years?\b|\b\d+[\s-]*years?[\s-]*olds?\b",
                   re.I)
-# A share with its figure, to be struck out: "46%", "97 per cent", "64 per 10,000", "two
-# thirds" (a sentence is short: no run of digits here is long enough to cost).
-_SHARE = re.compile(r"\d[\d,.]*\s?(?:%|per\s?cent\b|per\s+\d[\d,]*)|\b(?:(?:one|two|three|a|"
-                    r"\d+)[\s-]+)?(?:half|thirds?|quarters?|majority|minority)\b", re.I)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
 _WHOLE_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                            r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|dozen)\b",
