@@ -311,7 +311,17 @@ class Assistant:
             giving = [i for i in pool if any(gives_answer_type(text[i], kind)
                                              for kind in kinds)]
             if giving:
-                pool, limit = giving, self.settings.figure_answer_sentences
+                # Each kind asked for ("when ... and who ...?") is given by its own best
+                # sentences; one far under the best of its kind gives another date or
+                # name ("The previous inspection ... was in March 2014").
+                keep: set[int] = set()
+                for kind in kinds:
+                    of_kind = [i for i in giving if gives_answer_type(text[i], kind)]
+                    if of_kind:
+                        best = scores[of_kind[0]] * self.settings.fact_floor
+                        keep.update(i for i in of_kind if scores[i] >= best)
+                pool = [i for i in giving if i in keep]
+                limit = self.settings.figure_answer_sentences
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
             counting = [i for i in giving if counts_subject(text[i], query.measure)]
