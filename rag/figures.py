@@ -356,7 +356,8 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
 # "When did ...", "Since when has ...", "..., and who were the inspectors?": the question
 # word opens the question or a clause, before its verb ("kids who will be in care" and
 # "what happens when kids go missing" ask neither).
-_ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:when|what\s+date|what\s+year)"
+_ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:(?:on|in|by)\s+)?"
+                        r"(?:when|(?:what|which)\s+(?:dates?|years?|months?))"
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
 _ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who(?:[\u2019']s\b|\s+(?:did|does|do|was|were|is|"
                         r"are|has|have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b)"

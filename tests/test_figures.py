@@ -147,6 +147,8 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     ("Which HMI inspectors carried out the visit?", ("name",)),
     ("According to its 2022 inspection, when did the unitary authority come into being?",
      ("date",)),
+    ("On what dates did the monitoring visit take place?", ("date",)),
+    ("In which year was the service judged inadequate?", ("date",)),
     # "who" and "when" that join a clause ask for neither.
     ("What happens when kids go missing from home or care?", ()),
     ("What did inspectors say about children who are looked after by family friends?", ()),
