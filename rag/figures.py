@@ -353,9 +353,10 @@ def counts_subject(sentence: str, measure: Measure) -> bool:
 # with the date ("In 2016, the children with a disability service moved ..."), not by
 # every sentence on the CWD service; "who were the inspectors?" by the one with names.
 
-# "When did ...", "Since when has ...", "..., and who were the inspectors?": the question
-# word opens the question or a clause, before its verb ("kids who will be in care" and
-# "what happens when kids go missing" ask neither).
+# "When did ...", "Since when has ...", "On what dates did ...", "In which year was ...",
+# "..., and who were the inspectors?": the question word opens the question or a clause,
+# before its verb ("kids who will be in care" and "what happens when kids go missing" ask
+# neither).
 _ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:(?:on|in|by)\s+)?"
                         r"(?:when|(?:what|which)\s+(?:dates?|years?|months?))"
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
