@@ -308,19 +308,14 @@ class Assistant:
             # "When did ...?" is answered by the sentences giving a date, "who ...?" by
             # those giving a name, when any does. A proper name asked for outright is
             # not chosen this way: one capitalised word is too common to rank by.
-            giving = [i for i in pool if any(gives_answer_type(text[i], kind)
-                                             for kind in kinds)]
-            if giving:
-                # Each kind asked for ("when ... and who ...?") is given by its own best
-                # sentences; one far under the best of its kind gives another date or
-                # name ("The previous inspection ... was in March 2014").
-                keep: set[int] = set()
-                for kind in kinds:
-                    of_kind = [i for i in giving if gives_answer_type(text[i], kind)]
-                    if of_kind:
-                        best = scores[of_kind[0]] * self.settings.fact_floor
-                        keep.update(i for i in of_kind if scores[i] >= best)
-                pool = [i for i in giving if i in keep]
+            # Each kind asked for ("when ... and who ...?") is given by its own best
+            # sentences; one far under the best of its kind gives another date or name
+            # ("The previous inspection ... was in March 2014").
+            by_kind = [[i for i in pool if gives_answer_type(text[i], kind)] for kind in kinds]
+            keep = {i for of_kind in by_kind if of_kind for i in of_kind
+                    if scores[i] >= scores[of_kind[0]] * self.settings.fact_floor}
+            if keep:
+                pool = [i for i in pool if i in keep]
                 limit = self.settings.figure_answer_sentences
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
