@@ -191,7 +191,15 @@ def shot(page, name: str) -> None:  # noqa: ANN001
 
 
 def ask(page, question: str):  # noqa: ANN001, ANN201 - the answer's chat message locator
-    """Type a question, wait until its answer is complete (the rating widget comes last)."""
+    """Type a question, wait until its answer is complete (the rating widget comes last).
+
+    The answers are counted once the page's script has finished running. During a rerun
+    the last run's elements linger until the new ones replace them: after a withdrawal,
+    the first answer (drawn one place lower, under the opening caption) stood beside its
+    redrawn copy, the count read two, and the wait was for a third answer that never
+    came (a CI run on a loaded machine)."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=ANSWER_TIMEOUT_MS)
     answers = page.locator('[data-testid="stChatMessage"]'
                            ':has([data-testid="stChatMessageAvatarAssistant"])')
     before = answers.count()
@@ -199,9 +207,10 @@ def ask(page, question: str):  # noqa: ANN001, ANN201 - the answer's chat messag
     box.fill(question)
     box.press("Enter")
     answer = answers.nth(before)
-    answer.locator('[data-testid="stFeedback"]').wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert page.locator('[data-testid="stException"]').count() == 0, \
-        page.locator('[data-testid="stException"]').first.inner_text()
+    failed = page.locator('[data-testid="stException"]')  # shown at once, not after a wait
+    answer.locator('[data-testid="stFeedback"]').or_(failed).first.wait_for(
+        timeout=ANSWER_TIMEOUT_MS)
+    assert failed.count() == 0, failed.first.inner_text()
     return answer
 
 
