@@ -23,6 +23,7 @@ from rag.figures import (
     gives_figure,
     gives_measure,
     gives_number_of,
+    leans_back,
     measures_asked,
     names_counted,
     proper_words,
@@ -211,11 +212,14 @@ class Assistant:
         scores = choice + self.settings.rank_prior * prior
         if query.open:
             scores = with_follow_on(scores, candidates, self.settings.follow_on_share)
+        subjects = subjects_before(candidates)
+        for i, first in subjects.items():
+            scores[i] = max(scores[i], scores[first:i].max())
         order = np.argsort(-scores)
 
-        chosen = self._choose(query, candidates, scores, order)
+        chosen = self._choose(query, candidates, scores, order, subjects)
         top = chosen[0]  # the most direct: it opens the answer
-        chosen, continues = self._with_continuations(chosen, candidates)
+        chosen, continues = self._with_continuations(chosen, candidates, subjects)
         # A sentence that continues another ("Of these, two thirds take over 72 hours") is
         # read with it: together they are one finding, and only the first names its subject.
         text = {i: candidates[i][0].text[candidates[i][1]:candidates[i][2]] for i in chosen}
@@ -260,12 +264,15 @@ class Assistant:
                                    for p, s, e in candidates)
 
     def _choose(self, query: Query, candidates: list[tuple[Passage, int, int]],
-                scores: np.ndarray, order: np.ndarray) -> list[int]:
+                scores: np.ndarray, order: np.ndarray,
+                subjects: dict[int, int] | None = None) -> list[int]:
         """The sentences that answer, best first (before continuations are added).
 
         A question asking for a figure is answered by the sentences that give it (the
         measure's kind, and when it names what is counted, a number of that), not by every
         number near the subject; those failing, by the usual best-scoring sentences.
+        ``subjects``: a figure sentence naming no subject -> the first of the sentences
+        before it that say what it is about (`subjects_before`); it is read with them.
         """
         limit = (self.settings.open_answer_sentences if query.open
                  else self.settings.answer_sentences)
@@ -276,6 +283,8 @@ class Assistant:
         floor = scores[order[0]] * self.settings.answer_floor
         pool = [int(i) for i in order if scores[i] >= floor]
         text = [p.text[s:e] for p, s, e in candidates]
+        read = [" ".join(text[subjects[i]:i + 1]) if i in (subjects or {}) else t
+                for i, t in enumerate(text)]
         # Headings and method lines state no finding. A question for a date or a name
         # ("when did the visit take place and who were the inspectors?") may be answered
         # by a method line ("This letter summarises the findings of the visit on 19 and 20
@@ -301,7 +310,7 @@ class Assistant:
         heads = telling_words(query, text)
         if heads:
             forms = set().union(*(_word_forms(h, query) for h in heads))
-            kept = [i for i in pool if forms & _roots(text[i])]
+            kept = [i for i in pool if forms & _roots(read[i])]
             pool = kept or pool
         kinds = [kind for kind in query.asks_for if kind != "named"]
         if kinds and query.measure is None and not query.open:
@@ -319,7 +328,7 @@ class Assistant:
                 limit = self.settings.figure_answer_sentences
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]
-            counting = [i for i in giving if counts_subject(text[i], query.measure)]
+            counting = [i for i in giving if counts_subject(read[i], query.measure)]
             figures = counting or giving
             if query.measure.kind == "count":
                 figures = [i for i in figures if gives_number_of(text[i])] or figures
@@ -327,7 +336,7 @@ class Assistant:
             # giving an average ("an average of 68 children per IRO"), not a headcount.
             kind_words = query.asked_words & _FIGURE_KIND_WORDS
             if kind_words:
-                figures = [i for i in figures if kind_words & sentence_words(text[i])] or figures
+                figures = [i for i in figures if kind_words & sentence_words(read[i])] or figures
             if figures:
                 # Among sentences giving the figure, the one that says the question's
                 # rarer words ("repeat" plan, not every plan) is the one asked for.
@@ -335,7 +344,7 @@ class Assistant:
                 subject = (query.asked_words - query.council_words - _MEASURE_WORDS
                            - SERVICE_WORDS)
                 ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
-                    subject, [text[i] for i in figures], text)
+                    subject, [read[i] for i in figures], text)
                 figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]
                 best = ranked.max() * self.settings.figure_floor
                 pool = [i for i, r in zip(figures, np.sort(ranked)[::-1], strict=True)
@@ -370,6 +379,7 @@ class Assistant:
 
     def _with_continuations(self, chosen: list[int],
                             candidates: list[tuple[Passage, int, int]],
+                            subjects: dict[int, int] | None = None,
                             ) -> tuple[list[int], dict[int, int]]:
         """Add the next sentence when it refers back to a chosen one, and a list's first
         items to the sentence that introduces it; also say which each continues.
@@ -383,6 +393,11 @@ class Assistant:
         """
         out, continues = list(chosen), {}
         for i in chosen:
+            # "At 46%, ..., this has not reduced": the sentence naming what "this" is.
+            if i in (subjects or {}):
+                continues.setdefault(i, i - 1)
+                if i - 1 not in out:
+                    out.append(i - 1)
             passage, start, end = candidates[i]
             if passage.text[start:end].rstrip().endswith(":"):
                 after = [j for j in range(i + 1, len(candidates))
@@ -589,6 +604,32 @@ def with_follow_on(scores: np.ndarray, candidates: list[tuple[Passage, int, int]
         if candidates[i - 1][0].chunk_id == candidates[i][0].chunk_id:
             out[i] = max(scores[i], share * scores[i - 1])
     return out
+
+
+def subjects_before(candidates: list[tuple[Passage, int, int]],
+                    reach: int = 2) -> dict[int, int]:
+    """Sentence -> the first of the sentences before it in its passage (at most
+    ``reach``) that say what it is about, for each figure sentence whose subject is a
+    pronoun (`figures.leans_back`). "Currently 54% of care leavers known to the 18+
+    service are in education, employment or training ... Of real concern, however, is the
+    stubbornly high percentage of young people who are NEET. At 46%, ..., this has not
+    reduced": the 46% is of care leavers known to the 18+ service who are NEET.
+
+    Such a sentence scores at least what those sentences do, is held to the question's
+    subject through them, and is quoted after the sentence before it: alone it is 46% of
+    nothing. ``candidates`` in passage order.
+    """
+    found = {}
+    for i in range(1, len(candidates)):
+        passage, start, end = candidates[i]
+        if candidates[i - 1][0].chunk_id == passage.chunk_id and leans_back(
+                passage.text[start:end]):
+            first = i - 1
+            while first > i - reach and first > 0 and (
+                    candidates[first - 1][0].chunk_id == passage.chunk_id):
+                first -= 1
+            found[i] = first
+    return found
 
 
 def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],

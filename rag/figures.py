@@ -278,6 +278,21 @@ def gives_number_of(sentence: str) -> bool:
 
 
 
+# "At 46%, higher than the national average of 40%, this has not reduced": the figure
+# opens the sentence and a pronoun stands for what it measures, named the sentence before
+# ("... the stubbornly high percentage of young people who are NEET").
+_LEANS_BACK = re.compile(
+    r"At\s+(?:about\s+|around\s+|just\s+|nearly\s+|almost\s+)?\d[\d.,]*(?:\s?%|\s+per\s?cent)?"
+    r"(?:\s*\([^)]*\))?(?:\s+|(?:,[^,]*)*?,\s*)(?:this|it|they|there)\s+(?:\w+\s+)?"
+    r"(?:is|are|was|were|has|have|had|remains?|represents?|demonstrates?)\b", re.I)
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence gives a figure whose subject is the sentence before it, so that
+    it must be read (and chosen) with that sentence: alone it says 46% of nothing."""
+    return bool(_LEANS_BACK.match(sentence))
+
+
 def measures_asked(sentence: str, measure: Measure, ignore: frozenset[str] = frozenset(),
                  also: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence giving a proportion or a length of time gives it for what was

@@ -14,6 +14,7 @@ from rag.figures import (
     gives_figure,
     gives_measure,
     gives_number_of,
+    leans_back,
     measures_asked,
     names_counted,
     proper_words,
@@ -260,3 +261,17 @@ def test_a_number_of_things_is_not_a_share_an_age_or_a_place_in_a_series() -> No
                                "attended their review in person in 2015\u201316.")
     assert not gives_number_of("Most 16 to 18 year-old care leavers are in education.")
     assert not gives_number_of("Approximately 37.1% of children live in poverty.")
+
+
+def test_a_figure_whose_subject_is_a_pronoun_leans_on_the_sentence_before() -> None:
+    assert leans_back("At 46%, higher than the national average of 40%, this has not "
+                      "reduced significantly since the last inspection.")
+    assert leans_back("At 94.7% it is now well above the London average (88%).")
+    assert leans_back("At 38% (79), there has been some, but not sufficient, reduction.")
+    # A figure that names what it measures stands alone.
+    assert not leans_back("At 12.6%, the staff turnover rate is comparatively low, but it "
+                          "is rising.")
+    assert not leans_back("At 2%, the local authority's figure for turnover of staff was low.")
+    assert not leans_back("At the time of the inspection, 29% of children remain on a plan, "
+                          "and this is high.")
+

@@ -313,3 +313,20 @@ def test_a_when_or_who_question_keeps_only_the_best_sentences_giving_a_date_or_a
                                          "take place and who were the inspectors?"), letter)
     assert "September 2017" in both.answer and "Peter McEntee" in both.answer
     assert "March 2014" not in both.answer
+
+
+def test_a_figure_naming_no_subject_is_read_and_quoted_with_the_sentences_before_it() -> None:
+    # "At 46%, ..., this has not reduced": the 46% is of care leavers who are NEET, said in
+    # the two sentences before it. Alone it is chosen for nothing and means nothing.
+    neet = [passage(10, REPORT, "Currently 54% of care leavers known to the 18+ service are "
+                    "in education, employment or training. Of real concern, however, is the "
+                    "stubbornly high percentage of young people who are NEET. At 46%, higher "
+                    "than the national average of 40%, this has not reduced since the last "
+                    "inspection.")]
+    answer = assistant().extractive(understand(
+        "What proportion of care leavers known to the 18+ service are NEET?"), neet)
+    assert not answer.abstained
+    assert "46%" in answer.answer
+    quotes = [c.quote for c in answer.citations]
+    at = next(n for n, q in enumerate(quotes) if q.startswith("At 46%"))
+    assert at > 0 and quotes[at - 1].startswith("Of real concern")
