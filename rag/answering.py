@@ -321,10 +321,21 @@ class Assistant:
             # sentences; one far under the best of its kind gives another date or name
             # ("The previous inspection ... was in March 2014").
             by_kind = [[i for i in pool if gives_answer_type(text[i], kind)] for kind in kinds]
+            if any(by_kind) and not all(by_kind):
+                # "When did the people from Ofsted come back, and what were their names?"
+                # The letter's sentence with the visit's date is in the pool; the one with
+                # the names ("The inspectors were ...") shares no word with the question
+                # and scores under the floor. A kind asked for that the pool lacks is the
+                # best sentence giving it in the passages that give the other.
+                held = {candidates[i][0].chunk_id for of_kind in by_kind for i in of_kind}
+                by_kind = [of_kind or [int(i) for i in order
+                                       if candidates[i][0].chunk_id in held
+                                       and gives_answer_type(text[i], kind)][:1]
+                           for of_kind, kind in zip(by_kind, kinds, strict=True)]
             keep = {i for of_kind in by_kind if of_kind for i in of_kind
                     if scores[i] >= scores[of_kind[0]] * self.settings.fact_floor}
             if keep:
-                pool = [i for i in pool if i in keep]
+                pool = [int(i) for i in order if int(i) in keep]
                 limit = self.settings.figure_answer_sentences
         if query.measure is not None:
             giving = [i for i in pool if gives_measure(text[i], query.measure)]

@@ -377,6 +377,9 @@ _ASKS_DATE = re.compile(r"(?:^|[,;]\s*|\band\s+|\bsince\s+)(?:(?:on|in|by)\s+)?"
                         r"\s+(?:did|does|do|was|were|is|are|has|have|had|will)\b", re.I)
 _ASKS_NAME = re.compile(r"(?:^|[,;]\s*|\band\s+)who(?:[\u2019']s\b|\s+(?:did|does|do|was|were|is|"
                         r"are|has|have|had|will|came|comes|[a-z]+s|[a-z]+ed)\b)"
+                        # "..., and what were their names?": who, by the name.
+                        r"|(?:^|[,;]\s*|\band\s+)what\s+(?:is|was|are|were)\s+"
+                        r"(?:his|her|their)\s+names?\b"
                         # "Which HMI inspectors ...", "which councillor ...": who, by role.
                         r"|\bwhich\s+(?:\w+\s+)?(?:inspectors?|councillors?|directors?|"
                         r"officers?|managers?|chairs?|leaders?|members?|executives?)\b", re.I)

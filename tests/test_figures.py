@@ -150,6 +150,7 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
      ("date",)),
     ("On what dates did the monitoring visit take place?", ("date",)),
     ("In which year was the service judged inadequate?", ("date",)),
+    ("When did Ofsted come back, and what were their names?", ("date", "name")),
     # "who" and "when" that join a clause ask for neither.
     ("What happens when kids go missing from home or care?", ()),
     ("What did inspectors say about children who are looked after by family friends?", ()),
@@ -159,6 +160,7 @@ def test_each_kind_of_measure_needs_its_own_kind_of_figure() -> None:
     ("What is the name of the edge of care service?", ("named",)),
     ("Which local authority ran the service jointly with Dudley?", ("named",)),
     ("Which service was judged outstanding?", ()),
+    ("What did inspectors say about what children call their names?", ()),
 ])
 def test_a_question_asking_when_or_who(question: str, kinds: tuple[str, ...]) -> None:
     assert asked_answer_types(question) == kinds

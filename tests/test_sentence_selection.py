@@ -330,3 +330,17 @@ def test_a_figure_naming_no_subject_is_read_and_quoted_with_the_sentences_before
     quotes = [c.quote for c in answer.citations]
     at = next(n for n, q in enumerate(quotes) if q.startswith("At 46%"))
     assert at > 0 and quotes[at - 1].startswith("Of real concern")
+
+
+def test_a_when_and_who_question_takes_the_names_from_the_passage_giving_the_date() -> None:
+    # "The inspectors were ..." shares no word with "the people from Ofsted": it scores
+    # far under the sentences on the visit, but it is in the letter that dates the visit.
+    letter = [passage(11, LETTER, "Ofsted came back to check on Birmingham children's "
+                      "services on 19 and 20 September 2017. Ofsted checked the progress of "
+                      "Birmingham children's services since the inspection. The inspectors "
+                      "were Peter McEntee HMI and Dominic Stevens HMI.")]
+    question = understand("When did the people from Ofsted come back to check on "
+                          "Birmingham children's services, and what were their names?")
+    assert question.asks_for == ("date", "name")
+    answer = assistant().extractive(question, letter)
+    assert "September 2017" in answer.answer and "Peter McEntee" in answer.answer
