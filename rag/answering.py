@@ -283,8 +283,7 @@ class Assistant:
         floor = scores[order[0]] * self.settings.answer_floor
         pool = [int(i) for i in order if scores[i] >= floor]
         text = [p.text[s:e] for p, s, e in candidates]
-        read = [" ".join(text[subjects[i]:i + 1]) if i in (subjects or {}) else t
-                for i, t in enumerate(text)]
+        read = self._read_with_subjects(query, candidates, text, subjects or {})
         # Headings and method lines state no finding. A question for a date or a name
         # ("when did the visit take place and who were the inspectors?") may be answered
         # by a method line ("This letter summarises the findings of the visit on 19 and 20
@@ -379,6 +378,33 @@ class Assistant:
             chosen.append(i)
             seen.append(said)
         return chosen
+
+    @staticmethod
+    def _read_with_subjects(query: Query, candidates: list[tuple[Passage, int, int]],
+                            text: list[str], subjects: dict[int, int]) -> list[str]:
+        """Each candidate sentence with the sentences that say what its figure is of.
+
+        A figure naming no subject ("At 46%, ..., this has not reduced") is read with the
+        sentences before it that name it (``subjects``). A paragraph often names its
+        subject and then gives its figures: "The timeliness of court processes is
+        improving. In 2015-16, the average was 37 weeks for care applications ..."; so a
+        sentence giving a share, a wait or a rate is read with the one before it when that
+        one gives no such figure. Not a count: "There has been a year-on-year steady
+        increase in the number of children ... looked after in Leicester City. At the
+        time of the inspection, there were 542 ..." would outrank "At December 2014, 549
+        children were being looked after", the date asked for.
+        """
+        read = [" ".join(text[subjects[i]:i + 1]) if i in subjects else t
+                for i, t in enumerate(text)]
+        measure = query.measure
+        if measure is None or measure.kind == "count":
+            return read
+        for i in range(1, len(text)):
+            if (i not in subjects and candidates[i - 1][0].chunk_id == candidates[i][0].chunk_id
+                    and gives_measure(text[i], measure)
+                    and not gives_measure(text[i - 1], measure)):
+                read[i] = f"{text[i - 1]} {text[i]}"
+        return read
 
     @staticmethod
     def _follows(chosen: list[int], continues: dict[int, int]) -> dict[int, int]:
