@@ -265,7 +265,7 @@ class Assistant:
 
     def _choose(self, query: Query, candidates: list[tuple[Passage, int, int]],
                 scores: np.ndarray, order: np.ndarray,
-                subjects: dict[int, int] | None = None) -> list[int]:
+                subjects: dict[int, int]) -> list[int]:
         """The sentences that answer, best first (before continuations are added).
 
         A question asking for a figure is answered by the sentences that give it (the
@@ -283,7 +283,7 @@ class Assistant:
         floor = scores[order[0]] * self.settings.answer_floor
         pool = [int(i) for i in order if scores[i] >= floor]
         text = [p.text[s:e] for p, s, e in candidates]
-        read = self._read_with_subjects(query, candidates, text, subjects or {})
+        read = self._read_with_subjects(query, candidates, text, subjects)
         # Headings and method lines state no finding. A question for a date or a name
         # ("when did the visit take place and who were the inspectors?") may be answered
         # by a method line ("This letter summarises the findings of the visit on 19 and 20
@@ -416,7 +416,7 @@ class Assistant:
 
     def _with_continuations(self, chosen: list[int],
                             candidates: list[tuple[Passage, int, int]],
-                            subjects: dict[int, int] | None = None,
+                            subjects: dict[int, int],
                             ) -> tuple[list[int], dict[int, int]]:
         """Add the next sentence when it refers back to a chosen one, and a list's first
         items to the sentence that introduces it; also say which each continues.
@@ -426,12 +426,14 @@ class Assistant:
         but is the rest of the finding; without its predecessor it would mean nothing. A
         sentence cut at a list ("... which are being addressed, including:") says nothing
         without its items, which the chunker often puts in the document's next chunk: that
-        chunk's first sentences are then added to ``candidates`` and cited from it.
+        chunk's first sentences are then added to ``candidates`` and cited from it. A
+        figure naming no subject (in ``subjects``) brings the sentence before it, which it
+        continues.
         """
         out, continues = list(chosen), {}
         for i in chosen:
             # "At 46%, ..., this has not reduced": the sentence naming what "this" is.
-            if i in (subjects or {}):
+            if i in subjects:
                 continues.setdefault(i, i - 1)
                 if i - 1 not in out:
                     out.append(i - 1)

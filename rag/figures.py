@@ -277,7 +277,6 @@ def gives_number_of(sentence: str) -> bool:
     return bool(_WHOLE_NUMBER.search(text))
 
 
-
 # "At 46%, higher than the national average of 40%, this has not reduced": the figure
 # opens the sentence and a pronoun stands for what it measures, named the sentence before
 # ("... the stubbornly high percentage of young people who are NEET").
