@@ -36,6 +36,7 @@ from rag.retrieval import Retriever
 from rag.scope import out_of_scope
 from rag.words import (
     DOCUMENT_WORD,
+    MONTHS,
     NAMING_WORDS,
     SERVICE_WORDS,
     STOPWORDS,
@@ -67,6 +68,8 @@ def too_long(question: str, limit: int) -> Answer:
 
 
 _LIST_ITEMS = 2  # the items a sentence ending in a colon brings with it
+_LIST_INTRO = 3  # the sentences before a list that say what it is of
+_BULLET_BEFORE = re.compile(r"(?:^|\n)[ \t]*[-\u2022*][ \t]*$")
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
     r"As a result|Consequently|Furthermore|Moreover|Despite this|Where this|Such)\b")
@@ -284,6 +287,8 @@ class Assistant:
         pool = [int(i) for i in order if scores[i] >= floor]
         text = [p.text[s:e] for p, s, e in candidates]
         read = self._read_with_subjects(query, candidates, text, subjects)
+        for i, intro in self._list_intros(candidates).items():
+            read[i] = f"{intro} {read[i]}"
         # Headings and method lines state no finding. A question for a date or a name
         # ("when did the visit take place and who were the inspectors?") may be answered
         # by a method line ("This letter summarises the findings of the visit on 19 and 20
@@ -351,8 +356,10 @@ class Assistant:
                 # Among sentences giving the figure, the one that says the question's
                 # rarer words ("repeat" plan, not every plan) is the one asked for.
                 # "The council", "the service": whose figure it is, not what it counts.
+                # The month asked for ("at the end of August 2016"), left out of what a
+                # question asks about since it names letters too, says which figure.
                 subject = (query.asked_words - query.council_words - _MEASURE_WORDS
-                           - SERVICE_WORDS)
+                           - SERVICE_WORDS) | (set(words(query.asked)) & set(MONTHS))
                 ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
                     subject, [read[i] for i in figures], text)
                 figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]
@@ -378,6 +385,40 @@ class Assistant:
             chosen.append(i)
             seen.append(said)
         return chosen
+
+    def _list_intros(self, candidates: list[tuple[Passage, int, int]]) -> dict[int, str]:
+        """List item -> the last sentences (at most ``_LIST_INTRO``) before its list, which
+        say what the list is of, in its passage or the chunk before it.
+
+        "At 31 August 2016, 1,816 children were being looked after ... - 1,206 live with
+        foster families": the item alone says neither the date nor that they are looked
+        after, and the chunker often cuts the list from its paragraph.
+        """
+        intros: dict[int, str] = {}
+        before: dict[int, list[tuple[str, bool]]] = {}  # chunk -> the chunk before's sentences
+        for i, (passage, start, _) in enumerate(candidates):
+            if not _list_item(passage.text, start):
+                continue
+            j = i - 1
+            while (j >= 0 and candidates[j][0].chunk_id == passage.chunk_id
+                   and _list_item(passage.text, candidates[j][1])):
+                j -= 1
+            if j >= 0 and candidates[j][0].chunk_id == passage.chunk_id:
+                first = j
+                while (first > j - _LIST_INTRO + 1 and first > 0
+                       and candidates[first - 1][0].chunk_id == passage.chunk_id):
+                    first -= 1
+                intros[i] = " ".join(p.text[s:e] for p, s, e in candidates[first:j + 1])
+                continue
+            if passage.chunk_id not in before:
+                previous = self.retriever.reader.next_passage(passage.chunk_id, -1)
+                before[passage.chunk_id] = [] if previous is None else [
+                    (previous.text[s:e], _list_item(previous.text, s))
+                    for s, e in split_sentences(previous.text)]
+            said = [t for t, is_item in before[passage.chunk_id] if not is_item]
+            if said:
+                intros[i] = " ".join(said[-_LIST_INTRO:])
+        return intros
 
     @staticmethod
     def _read_with_subjects(query: Query, candidates: list[tuple[Passage, int, int]],
@@ -643,6 +684,11 @@ def with_follow_on(scores: np.ndarray, candidates: list[tuple[Passage, int, int]
         if candidates[i - 1][0].chunk_id == candidates[i][0].chunk_id:
             out[i] = max(scores[i], share * scores[i - 1])
     return out
+
+
+def _list_item(text: str, start: int) -> bool:
+    """Whether the sentence starting at ``start`` opens a line with a bullet ("- ")."""
+    return bool(_BULLET_BEFORE.search(text[max(0, start - 4):start]))
 
 
 def subjects_before(candidates: list[tuple[Passage, int, int]],

@@ -20,6 +20,7 @@ from rag.cleaning import clean_report_text, strip_running_lines
 from rag.ofsted import OfstedMeta, read_metadata
 from rag.pdf import PdfError, pdf_pages
 from rag.webpage import clean_web_text, looks_like_web_page
+from rag.words import MONTHS
 
 SUPPORTED = {".txt", ".md", ".pdf", ".html", ".htm"}
 CATALOG_NAME = "catalog.toml"
@@ -161,14 +162,7 @@ def _read_pages(path: Path, data: bytes) -> tuple[list[str], bool]:
 
 # --------------------------------------------------------------------------- metadata
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        "january february march april may june july august september october november december"
-        .split(),
-        start=1,
-    )
-}
+_MONTHS = {m: i for i, m in enumerate(MONTHS, start=1)}
 _LONG_DATE = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I
 )

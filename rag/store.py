@@ -932,11 +932,12 @@ class IndexReader:
             f"SELECT d.doc_id FROM documents d WHERE {where} AND d.judgements != '{{}}'"
             " ORDER BY coalesce(d.date, '') DESC LIMIT ?", [*args, documents])]
 
-    def next_passage(self, chunk_id: int) -> Passage | None:
-        """The chunk after this one in its document, if any."""
+    def next_passage(self, chunk_id: int, step: int = 1) -> Passage | None:
+        """The chunk ``step`` after this one in its document (before it when negative),
+        if any."""
         row = self.conn.execute(
             "SELECT n.id FROM chunks c JOIN chunks n ON n.doc_id = c.doc_id"
-            " AND n.ordinal = c.ordinal + 1 WHERE c.id = ?", (chunk_id,)).fetchone()
+            " AND n.ordinal = c.ordinal + ? WHERE c.id = ?", (step, chunk_id)).fetchone()
         return self.passages([row[0]], {row[0]: 0.0})[0] if row else None
 
     def opening_passages(self, doc_id: str, n: int) -> list[Passage]:

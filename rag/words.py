@@ -111,6 +111,10 @@ DOCUMENT_WORD = re.compile(r"(?:(?:19|20)\d\d|inspection|monitoring|visit|letter
 # people", "care leavers"): "how many kids ...?" is not held to the word "kids"
 # (rag.figures.names_counted). "Times" counts occasions, which the reports give as a
 # place in a series ("the fourth visit").
+# The months, in order: dates in documents' metadata (rag.documents), and the month a
+# figure question names ("at the end of August 2016", rag.answering).
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
 PEOPLE_WORDS = frozenset("child children kid kids people adult adults young families family "
                          "staff times time".split())
 # Words every figure's subject could share, saying nothing of which figure it is: "the

@@ -17,6 +17,7 @@ from rag.embedding import Embedder
 from rag.figures import gives_answer_type
 from rag.form import lead_in
 from rag.indexing import sync
+from rag.records import Filters
 from rag.retrieval import Retriever
 from rag.words import split_sentences
 from tests.conftest import ROOT, settings_for
@@ -94,6 +95,24 @@ def test_a_headline_that_repeats_the_document_title_is_not_quoted(
     titles = {c.doc.title for c in result.citations}
     assert "Monitoring visit finds uneven progress being made at children’s trust" in titles
     assert not {c.quote.strip() for c in result.citations} & titles
+
+
+def test_a_list_cut_from_its_paragraph_is_read_with_the_chunk_before_it(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    # The chunker cut "At 31 August 2016, 1,816 children were being looked after ..." from
+    # its list of where they live; an item is read with that paragraph all the same.
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    reader = assistant.retriever.reader
+    ids = [i for i, _ in reader.bm25("1,206 live with foster families", 5, Filters())]
+    item = next(p for p in reader.passages(ids, dict.fromkeys(ids, 0.0))
+                if p.text.lstrip("- ").startswith("1,206 live with foster families"))
+    assert "1,816 children" in reader.next_passage(item.chunk_id, -1).text
+    assert reader.next_passage(reader.next_passage(item.chunk_id, -1).chunk_id).chunk_id \
+        == item.chunk_id
+    candidates = [(item, s, e) for s, e in split_sentences(item.text)]
+    intros = assistant._list_intros(candidates)
+    assert "1,816 children were being looked after" in intros[0]
 
 
 def test_a_question_about_the_inspectors_themselves_is_answered_with_their_names(

@@ -32,10 +32,14 @@ class BagOfWords:
 
 
 class NoIndex:
-    """Stand-in index reader: no index, so no phrase of a question is rare in it."""
+    """Stand-in index reader: no index, so no phrase of a question is rare in it, and no
+    passage has a chunk before or after it."""
 
     def rare_pairs(self, pairs: list[str], share: float) -> list[str]:
         return []
+
+    def next_passage(self, chunk_id: int, step: int = 1) -> None:
+        return None
 
 
 class NoStoredVectors:
@@ -360,3 +364,31 @@ def test_a_share_or_a_wait_is_held_to_the_subject_the_sentence_before_it_names()
         [court, adoption])
     direct = answer.blocks[0].lines[0].citations[0].quote
     assert direct.endswith("reduced to 27 weeks."), answer.answer
+
+
+def test_a_list_item_is_read_with_the_paragraph_that_introduces_its_list() -> None:
+    # "1,206 live with foster families" says neither the date nor that the children are
+    # looked after: the sentences before its list do.
+    looked_after = passage(14, REPORT, "At 31 August 2016, 1,816 children were being looked "
+                           "after by the local authority. Of this number:\n- 752 live outside "
+                           "the local authority area\n- 1,206 live with foster families\n- 91 "
+                           "live with parents")
+    private = passage(15, REPORT, "In 2016, 17 children lived with families in a privately "
+                      "arranged fostering placement.")
+    lenient = Assistant(load_settings(env={}, min_relevance=0.0), retriever=NoStoredVectors())
+    answer = lenient.extractive(understand("How many children in care were living with foster "
+                                           "families at the end of August 2016?"),
+                                [private, looked_after])
+    assert answer.blocks[0].lines[0].citations[0].quote == "1,206 live with foster families"
+
+
+def test_the_month_a_figure_question_names_says_which_figure_answers() -> None:
+    court = passage(16, REPORT, "Court work is improving. From April to July 2016 care "
+                    "applications took 27 weeks on average.")
+    adoption = passage(17, REPORT, "In 2016 it took an average of 200 days for a child to move "
+                       "from care to an adoptive placement.")
+    lenient = Assistant(load_settings(env={}, min_relevance=0.0), retriever=NoStoredVectors())
+    answer = lenient.extractive(understand("Between April and July 2016, how long on average "
+                                           "did it take for a child's court case to finish?"),
+                                [adoption, court])
+    assert "27 weeks" in answer.blocks[0].lines[0].citations[0].quote, answer.answer
