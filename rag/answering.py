@@ -69,6 +69,7 @@ def too_long(question: str, limit: int) -> Answer:
 
 _LIST_ITEMS = 2  # the items a sentence ending in a colon brings with it
 _LIST_INTRO = 3  # the sentences before a list that say what it is of
+_MONTH_WORDS = frozenset(MONTHS)
 _BULLET_BEFORE = re.compile(r"(?:^|\n)[ \t]*[-\u2022*][ \t]*$")
 _REFERS_BACK = re.compile(
     r"(?:Of (?:those|these|them)|This|These|Those|They|Their|It|Its|However|In addition|"
@@ -359,7 +360,7 @@ class Assistant:
                 # The month asked for ("at the end of August 2016"), left out of what a
                 # question asks about since it names letters too, says which figure.
                 subject = (query.asked_words - query.council_words - _MEASURE_WORDS
-                           - SERVICE_WORDS) | (set(words(query.asked)) & set(MONTHS))
+                           - SERVICE_WORDS) | (set(words(query.asked)) & _MONTH_WORDS)
                 ranked = scores[figures] + self.settings.figure_idf_weight * distinctive_coverage(
                     subject, [read[i] for i in figures], text)
                 figures = [figures[j] for j in np.argsort(-ranked, kind="stable")]
