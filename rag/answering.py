@@ -9,7 +9,7 @@ is checked against the same passages before anyone sees it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from itertools import pairwise
@@ -36,8 +36,11 @@ from rag.retrieval import Retriever
 from rag.scope import out_of_scope
 from rag.words import (
     DOCUMENT_WORD,
+    FIGURE_FRAME_WORDS,
     MONTHS,
     NAMING_WORDS,
+    NON_SUBJECT_WORDS,
+    PEOPLE_WORDS,
     SERVICE_WORDS,
     STOPWORDS,
     same_words,
@@ -227,12 +230,13 @@ class Assistant:
         # A sentence that continues another ("Of these, two thirds take over 72 hours") is
         # read with it: together they are one finding, and only the first names its subject.
         text = {i: candidates[i][0].text[candidates[i][1]:candidates[i][2]] for i in chosen}
-        missing = missing_figure(query, [
-            f"{text[continues[i]]} {text[i]}" if continues.get(i) in text else text[i]
-            for i in chosen])
+        read = [f"{text[continues[i]]} {text[i]}" if continues.get(i) in text else text[i]
+                for i in chosen]
+        missing = missing_figure(query, read)
         if missing:
             return Answer(query.asked, NOT_COVERED, True, closest=passages[:3],
                           searched_for=query.text, notice=missing)
+        unconfirmed = self._unconfirmed_subject(query, read)
         # Order by document date, then position in the document, grouped by document; by
         # council first when the sentences come from several councils' reports.
         councils = {candidates[i][0].doc.council for i in chosen} - {None}
@@ -247,7 +251,16 @@ class Assistant:
         blocks = arrange(citations, direct=chosen.index(top) + 1,
                          follows=self._follows(chosen, continues), comparison=query.over_time)
         return Answer(query.asked, plain_text(blocks), False, citations, passages[:3],
-                      searched_for=query.text, blocks=blocks)
+                      searched_for=query.text, blocks=blocks,
+                      notice=check_the_figure(query, unconfirmed) if unconfirmed else None)
+
+    def _unconfirmed_subject(self, query: Query, read: list[str]) -> list[str]:
+        share = self.settings.subject_word_share
+        if share <= 0:
+            return []
+        reader = self.retriever.reader
+        return unconfirmed_subject(query, read, lambda ws: reader.rare_pairs(ws, share),
+                                   reader.glossary())
 
     def _states_a_rare_phrase(self, query: Query,
                               candidates: list[tuple[Passage, int, int]]) -> bool:
@@ -627,6 +640,62 @@ def missing_figure(query: Query, sentences: list[str]) -> str | None:
         return (f"The question asks how many {' '.join(measure.counted)}, and no passage "
                 "close enough to it counts them.")
     return None
+
+
+def unconfirmed_subject(query: Query, sentences: list[str],
+                        rarer: Callable[[list[str]], list[str]],
+                        glossary: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """The rarer words of a figure question's subject when no sentence giving the figure
+    states any of them; [] when one does, or when there is nothing to check.
+
+    The figure checks (``missing_figure``) hold a count to what it counts and a share to
+    a word of what it is of; they cannot tell "481 children have not had their plan
+    reviewed" from the number of children who went missing, since both count children.
+    Requiring one of the subject's rarer words ("missing") would tell them apart, but
+    declines as many answers that say it in other words ("37 weeks for care
+    applications" for "care proceedings in the courts"); so the answer stands, with a
+    notice saying which words its figure is not given beside. ``rarer``: those of the
+    words found in few of the index's passages (and in one at least: a word the reports
+    never use cannot be asked of them). ``sentences``: the chosen ones, each with the
+    sentence it continues. An acronym and its phrase say the same (``glossary``, the
+    index's, and the question's own): "the IRO service" says "independent reviewing
+    officer", "Birmingham City Council" says "BCC".
+    """
+    measure = query.measure
+    if query.open or (measure is None and not query.figure):
+        return []
+    giving = [s for s in sentences if (gives_measure(s, measure) if measure is not None
+                                       else gives_figure(s, query.figure or "number"))]
+    # An acronym the question did not type stands for words it did ("looked after
+    # children", not "LAC"), and the reports need not write it.
+    untyped = {a.short.lower() for a in query.acronyms} - set(words(query.text))
+    skip = query.council_words | set(measure.counted if measure is not None else ()) | untyped
+    subject = sorted(w for w in query.asked_words - skip
+                     if len(w) > 2 and not w.isdigit() and w not in FIGURE_FRAME_WORDS
+                     and w not in PEOPLE_WORDS and w not in SERVICE_WORDS
+                     and w not in NON_SUBJECT_WORDS and w not in STOPWORDS
+                     and w not in MONTHS and not DOCUMENT_WORD.match(w))
+    if not giving or not subject:
+        return []
+    words_rarer = rarer(subject)
+    text = " ".join(giving)
+    said, tokens, lowered = _roots(text), set(re.findall(r"[A-Za-z]+", text)), text.lower()
+    for short, long in [*glossary, *((a.short, a.long) for a in query.acronyms)]:
+        if short in tokens or f"{short}s" in tokens:
+            said |= _roots(long)
+        elif long.lower() in lowered:
+            said.add(short.lower()[:5])
+    return [] if any(w[:5] in said for w in words_rarer) else words_rarer
+
+
+def check_the_figure(query: Query, unconfirmed: list[str]) -> str:
+    """The notice on a figure answer given beside none of the subject's rarer words, in
+    the order the question uses them."""
+    asked = query.text.lower()
+    ordered = sorted(unconfirmed, key=lambda w: (asked.find(w) % (len(asked) + 1), w))[:3]
+    said = " or ".join(f"\u201c{w}\u201d" for w in ordered)
+    return (f"Check that this is the figure asked for: the sentences giving it do not "
+            f"say {said}.")
 
 
 def telling_words(query: Query, sentences: list[str]) -> list[str]:

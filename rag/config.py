@@ -155,6 +155,13 @@ class Settings:
     # A word of the question's subject missing from the index still counts as mentioned
     # when a word of the retrieved passages is this close ("kids" -> "children" 0.88).
     synonym_similarity: float = 0.75
+    # A figure answer none of whose figure sentences states a word of the question's
+    # subject found in at most this share of the index's passages carries a notice to
+    # check it ("how many children went missing ...?" answered by "481 children have not
+    # had their plan reviewed"). A notice, not a decline: declining the same answers
+    # would cost as many answerable questions as it saves unanswerable ones (docs/
+    # DESIGN.md, row S1). 0 = off.
+    subject_word_share: float = 0.1
     # A question longer than this is refused with a message before any work is done: a
     # pasted page is not a question, and reading one held the CPU for every session.
     max_question_chars: int = 2000

@@ -122,6 +122,16 @@ PEOPLE_WORDS = frozenset("child children kid kids people adult adults young fami
 # share or a wait is of).
 SERVICE_WORDS = frozenset("service services council councils local authority authorities "
                           "area social work worker workers".split())
+# Words a figure question uses to ask for its figure or to place it, not to say what
+# the figure is of: "what percentage ...", "roughly how many ...", "according to the 2016
+# report", "at the start of the inspection", "Birmingham City Council", "in the 12 months
+# before" (rag.answering.unconfirmed_subject); and the few function words the stopword
+# list lacks ("because", "since", "without").
+FIGURE_FRAME_WORDS = frozenset(
+    "many much percentage proportion share number numbers average total rate long quickly "
+    "per cent approximately roughly around about according stated start city county "
+    "borough carried looking hours days weeks months years year because since without"
+    .split())
 # Words that ask for a proper name rather than say what it is the name of ("which local
 # authority ...", "what is the name of ...").
 NAMING_WORDS = frozenset("name names named called local authority authorities council "

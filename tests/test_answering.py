@@ -204,6 +204,23 @@ def test_a_figure_question_quotes_the_figure_asked_not_every_number_on_the_subje
                             "in 2016?").abstained
 
 
+def test_a_figure_of_another_subject_is_declined_or_flagged_never_given_silently(
+    built_index: Settings, embedder: Embedder
+) -> None:
+    """Issue 19: the reports never say how many children went missing; the one count of
+    children close to the question is "481 children have not had their plan reviewed".
+    Given as the answer, it carries a notice naming the words its figure is not beside.
+    The backlog's count, stated beside "domestic abuse" and "backlog", carries none."""
+    assistant = Assistant(built_index, Retriever(built_index, embedder=embedder))
+    missing = assistant.answer("How many children went missing from home or care in "
+                               "Birmingham in the year before the 2016 inspection?")
+    assert missing.abstained or "\u201cmissing\u201d" in (missing.notice or ""), missing
+    backlog = assistant.answer(
+        "How many domestic abuse referrals were in the backlog at the time of the 2016 "
+        "inspection?")
+    assert "401 referrals" in backlog.answer and backlog.notice is None, backlog.notice
+
+
 def test_a_question_asking_only_for_a_grade_a_date_or_a_meaning_gets_just_that(
     built_index: Settings, embedder: Embedder
 ) -> None:

@@ -32,14 +32,17 @@ class BagOfWords:
 
 
 class NoIndex:
-    """Stand-in index reader: no index, so no phrase of a question is rare in it, and no
-    passage has a chunk before or after it."""
+    """Stand-in index reader: no index, so no phrase of a question is rare in it, no
+    passage has a chunk before or after it, and no acronym is defined."""
 
     def rare_pairs(self, pairs: list[str], share: float) -> list[str]:
         return []
 
     def next_passage(self, chunk_id: int, step: int = 1) -> None:
         return None
+
+    def glossary(self) -> list[tuple[str, str]]:
+        return []
 
 
 class NoStoredVectors:
@@ -398,3 +401,53 @@ def test_the_month_a_figure_question_names_says_which_figure_answers() -> None:
     direct, answer = direct_quote("Between April and July 2016, how long on average did it "
                                   "take for a child's court case to finish?", [adoption, court])
     assert "27 weeks" in direct, answer
+
+
+class PassagesIndex(NoIndex):
+    """Stand-in index reader over the given passages: a phrase is rare in at most
+    ``share`` of them, and in one at least (as `IndexReader.rare_pairs` counts chunks)."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.texts = [p.text.lower() for p in passages]
+
+    def rare_pairs(self, pairs: list[str], share: float) -> list[str]:
+        def found(pair: str) -> int:
+            return sum(bool(re.search(rf"\b{re.escape(pair)}\b", t)) for t in self.texts)
+        return [p for p in pairs if 0 < found(p) <= share * len(self.texts)]
+
+
+def test_a_figure_given_beside_none_of_the_subjects_rarer_words_carries_a_notice() -> None:
+    # "481 children" counts children, as asked, but not children who went missing: the
+    # answer stands (the same check would decline as many right answers, worded
+    # otherwise) and says which of the question's rarer words its figure is not beside.
+    reviewed = passage(18, REPORT, "In 2016, 481 children have not had their plan reviewed "
+                       "within required timescales.")
+    interviews = passage(19, REPORT, "Return home interviews are completed for a minority of "
+                         "children who go missing.")
+    others = [passage(20 + n, REPORT, text) for n, text in enumerate([
+        "Foster carers receive training each year.", "Managers check plans every month.",
+        "Care leavers are supported well.", "Adoption is timely for most children.",
+        "Social workers have manageable caseloads.", "Visits to children are regular.",
+        "The board holds partners to account.", "Private fostering is well understood.",
+        "Assessments are thorough.", "Early help is offered quickly."])]
+    question = understand("How many children went missing from home or care in 2016?")
+
+    def answer(passages: list[Passage]):  # noqa: ANN202
+        retriever = NoStoredVectors()
+        retriever.reader = PassagesIndex(passages)
+        settings = load_settings(env={}, min_relevance=0.0, subject_word_share=0.2)
+        return Assistant(settings, retriever=retriever).extractive(question, passages)
+
+    flagged = answer([reviewed, interviews, *others])
+    assert not flagged.abstained and "481 children" in flagged.answer, flagged.answer
+    assert "\u201cmissing\u201d" in (flagged.notice or ""), flagged.notice
+    # Where a sentence gives the figure beside "missing", it answers with no notice.
+    went = passage(30, REPORT, "In 2016, 320 children went missing from care.")
+    answered = answer([reviewed, interviews, went, *others])
+    assert "320 children" in answered.answer and answered.notice is None, answered.answer
+    # A notice only where there is a rarer word to check: an open question gets none.
+    open_question = Assistant(load_settings(env={}, min_relevance=0.0, subject_word_share=0.2),
+                              retriever=NoStoredVectors()).extractive(
+        understand("What did inspectors say about children who go missing?"),
+        [reviewed, interviews, *others])
+    assert open_question.notice is None
