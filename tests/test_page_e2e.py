@@ -291,6 +291,19 @@ def test_a_place_the_reports_do_not_cover_is_declined(page) -> None:  # noqa: AN
     shot(page, "5-declined")
 
 
+def test_a_figure_of_another_subject_is_shown_with_a_notice_to_check_it(page) -> None:  # noqa: ANN001
+    """Issue 19: the reports never say how many children went missing. The count given
+    (of children whose plans were not reviewed) is quoted and cited as ever, and a
+    warning under it names the question's words that its figure is not given beside."""
+    answer = ask(page, "How many children went missing from home or care in Birmingham in "
+                       "the year before the 2016 inspection?")
+    warning = answer.locator('[data-testid="stAlert"]')
+    warning.get_by_text("Check that this is the figure asked for", exact=False).wait_for()
+    assert "\u201cmissing\u201d" in warning.inner_text()
+    assert re.search(r"\[1\]", answer.inner_text())
+    shot(page, "5b-figure-notice")
+
+
 def test_uploaded_letter_is_answerable_at_once(page, page_settings: Settings,  # noqa: ANN001
                                                tmp_path: Path) -> None:
     letter = tmp_path / UPLOAD_NAME
