@@ -392,9 +392,11 @@ class Assistant:
             if same_words(passage.text[s:e], passage.doc.title):
                 continue
             # The report repeats findings; one copy is enough. The question's own words
-            # are left out of the comparison: every relevant sentence shares them.
+            # are left out of the comparison: every relevant sentence shares them. Two
+            # chunks overlap, so a sentence of nothing but those words may come twice.
             said = sentence_words(passage.text[s:e]) - query.asked_words
-            if any(len(said & w) / max(1, min(len(said), len(w))) > 0.6 for w in seen):
+            if any(len(said & w) / max(1, min(len(said), len(w))) > 0.6 for w in seen) or any(
+                    same_words(passage.text[s:e], _quote(candidates[j])) for j in chosen):
                 continue
             chosen.append(i)
             seen.append(said)
@@ -505,6 +507,9 @@ class Assistant:
                                 and _REFERS_BACK.match(passage.text[candidates[j][1]:])) else []
             previous = i
             for j in after:
+                if j not in out and any(same_words(_quote(candidates[j]), _quote(candidates[k]))
+                                        for k in out):
+                    continue  # the same sentence, from the chunk overlapping this one
                 continues.setdefault(j, previous)
                 if j not in out:
                     out.append(j)
@@ -514,14 +519,18 @@ class Assistant:
     def _next_chunk_sentences(self, passage: Passage,
                               candidates: list[tuple[Passage, int, int]], n: int) -> list[int]:
         """The first n sentences of the chunk after ``passage`` in its document, as
-        candidate indices (appended to ``candidates`` unless retrieved already)."""
+        candidate indices (appended to ``candidates`` unless retrieved already). Chunks
+        overlap: a sentence ``passage`` already holds (the list's own opening, "The
+        proportion of children entitled to free school meals:") is not one of them."""
         following = self.retriever.reader.next_passage(passage.chunk_id)
         if following is None:
             return []
-        mine = [j for j, (p, _, _) in enumerate(candidates) if p.chunk_id == following.chunk_id]
+        mine = [j for j, (p, s, e) in enumerate(candidates)
+                if p.chunk_id == following.chunk_id and p.text[s:e] not in passage.text]
         if mine:
             return mine[:n]
-        spans = split_sentences(following.text)[:n]
+        spans = [(s, e) for s, e in split_sentences(following.text)
+                 if following.text[s:e] not in passage.text][:n]
         candidates.extend((following, s, e) for s, e in spans)
         return list(range(len(candidates) - len(spans), len(candidates)))
 
@@ -584,6 +593,11 @@ class Assistant:
         coverage = np.array([len(asked & sentence_words(s)) / max(1, len(asked))
                              for s in sentences])
         return 0.7 * cosine + 0.3 * coverage
+
+
+def _quote(candidate: tuple[Passage, int, int]) -> str:
+    passage, start, end = candidate
+    return passage.text[start:end]
 
 
 def _roots(text: str) -> set[str]:
@@ -804,13 +818,17 @@ def distinctive_coverage(asked: frozenset[str] | set[str], sentences: list[str],
 def with_judgements(rows: list[Citation], extractive: Answer, only_rows: bool = False) -> Answer:
     """The judgement each report states first, one line per report, then the answer's
     own sentences renumbered after them (none for a decline, nor for a list of councils
-    or a judgement's history: there the rows are the answer)."""
+    or a judgement's history: there the rows are the answer). A sentence a row already
+    quotes ("Overall effectiveness Requires improvement to be good", the report's
+    opening) is not quoted again."""
     blocks = [Block([Line([c], lead_in(c.doc))]) for c in rows]
     citations = list(rows)
     if not (extractive.abstained or only_rows):
-        shift = len(rows)
-        citations += [replace(c, n=c.n + shift) for c in extractive.citations]
-        blocks += renumbered(extractive.blocks, shift)
+        kept = [c for c in extractive.citations
+                if not any(same_words(c.quote, row.quote) for row in rows)]
+        numbers = {c.n: n for n, c in enumerate(kept, start=len(rows) + 1)}
+        citations += [replace(c, n=numbers[c.n]) for c in kept]
+        blocks += renumbered(extractive.blocks, numbers)
     return replace(extractive, answer=plain_text(blocks), abstained=False, citations=citations,
                    notice=None, blocks=blocks)
 

@@ -110,8 +110,16 @@ def plain_text(blocks: Sequence[Block]) -> str:
     return "\n\n".join(out)
 
 
-def renumbered(blocks: Sequence[Block], shift: int) -> list[Block]:
-    """The blocks with every citation's [n] moved up by ``shift`` (judgement rows first)."""
-    return [replace(b, lines=[replace(line, citations=[replace(c, n=c.n + shift)
-                                                       for c in line.citations])
-                              for line in b.lines]) for b in blocks]
+def renumbered(blocks: Sequence[Block], numbers: Mapping[int, int]) -> list[Block]:
+    """The blocks with each citation's [n] as ``numbers`` maps it (moved up after the
+    judgement rows); a citation it does not map is left out, and so are the lines and
+    blocks that leaves empty."""
+    out = []
+    for block in blocks:
+        lines = [replace(line, citations=[replace(c, n=numbers[c.n]) for c in line.citations
+                                          if c.n in numbers])
+                 for line in block.lines]
+        lines = [line for line in lines if line.citations]
+        if lines:
+            out.append(replace(block, lines=lines))
+    return out

@@ -144,5 +144,13 @@ def test_judgement_rows_come_first_and_the_answer_form_follows_renumbered() -> N
     assert plain_text(combined.blocks) == combined.answer
     assert [c.n for c in combined.citations] == [1, 2, 3, 4, 5, 6]
     assert "- Managers check them weekly. [6]" in combined.answer
+    # A sentence the row already quotes (the report's opening) is not quoted again, and
+    # the rest are numbered on from the rows without a gap.
+    opening = cite(1, REPORT, "Plans are weak.")
+    again = with_judgements([opening], extractive)
+    assert again.answer.count("Plans are weak.") == 1, again.answer
+    assert [c.n for c in again.citations] == [1, 2, 3, 4, 5]
+    assert plain_text(again.blocks) == again.answer
+    assert "- Managers check them weekly. [5]" in again.answer
     declined = with_judgements([row], Answer("q", NOT_COVERED, True))
     assert declined.answer == f"{lead_in(REPORT)} Overall effectiveness: inadequate [1]"

@@ -451,3 +451,32 @@ def test_a_figure_given_beside_none_of_the_subjects_rarer_words_carries_a_notice
         understand("What did inspectors say about children who go missing?"),
         [reviewed, interviews, *others])
     assert open_question.notice is None
+
+
+class NextChunks(NoIndex):
+    """Stand-in index reader: the given passages are one document's chunks, in order."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.order = passages
+
+    def next_passage(self, chunk_id: int, step: int = 1) -> Passage | None:
+        at = [p.chunk_id for p in self.order].index(chunk_id) + step
+        return self.order[at] if 0 <= at < len(self.order) else None
+
+
+def test_a_sentence_two_overlapping_chunks_hold_is_quoted_once() -> None:
+    # The chunker overlaps chunks: the list's opening ends one chunk and starts the next.
+    # It is the answer's subject in the question's own words, so no rarer word told the
+    # two copies apart, and the next chunk's first "item" was the opening again.
+    opening = "The proportion of children entitled to free school meals:"
+    first = passage(40, REPORT, f"Approximately 37% of children live in poverty. {opening}")
+    second = passage(41, REPORT, f"{opening}\n- in primary schools is 28.0%\n- in secondary "
+                     "schools is 27.4%\nChildren looked after in this area")
+    retriever = NoStoredVectors()
+    retriever.reader = NextChunks([first, second])
+    answer = Assistant(load_settings(env={}, min_relevance=0.0), retriever=retriever).extractive(
+        understand("What is the proportion of children entitled to free school meals in "
+                   "primary schools?"), [first, second])
+    quotes = [c.quote for c in answer.citations]
+    assert quotes.count(opening) == 1, answer.answer
+    assert "in primary schools is 28.0%" in quotes, answer.answer
