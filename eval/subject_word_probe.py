@@ -16,6 +16,9 @@ the council, documents, times, months and the words that ask for the figure.
 It answers each question once with the shipped pipeline, records what the figure check
 read (by wrapping it: an experiment, not a product hook), and prints per share the
 questions the rule would newly decline, answerable and unanswerable. Nothing is changed.
+It also prints how well the model's cosine between the question and the clause holding
+the figure separates the right answers from the unanswerable questions (ROC AUC): a
+judge the words above could lean on, if it did.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 import rag.answering as answering
 from rag.config import load_settings
 from rag.evaluation import load_qa
+from rag.metrics import key_fact_accuracy
 from rag.words import (
     DOCUMENT_WORD,
     MONTHS,
@@ -97,6 +101,38 @@ def would_decline(row: dict, share: float, reader) -> bool:  # noqa: ANN001
     return not ({w[:5] for w in rare} & said or also & said)
 
 
+def _figure_clauses(sentences: list[str]) -> list[str]:
+    """The parts of the sentences (between commas, brackets, "and", "which") that hold a
+    number: "481 children have not had their plan reviewed within required timescales"."""
+    parts = (p.strip() for s in sentences for p in _CLAUSE.split(s))
+    return [p for p in parts if p and _NUMBER.search(p)]
+
+
+_CLAUSE = re.compile(r"[,;:()]|\band\b|\bwhich\b|\bwhile\b")
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|half|third|"
+                     r"quarter|majority|minority)\b", re.I)
+
+
+def clause_separation(assistant: answering.Assistant, rows: list[dict]) -> dict:
+    """Whether the model tells the two apart without the words: each answer's best cosine
+    between the question and a clause holding its figure, for the answerable questions
+    it answers right (key fact found) against the unanswerable ones; AUC 0.5 is chance."""
+    right, wrong = [], []
+    for row in rows:
+        clauses = _figure_clauses(row["read"]["sentences"])
+        if not clauses:
+            continue
+        vectors = assistant.retriever.embedder.encode([row["question"], *clauses])
+        best = float((vectors[1:] @ vectors[0]).max())
+        if not row.get("answerable", True):
+            wrong.append(best)
+        elif key_fact_accuracy(" ".join(row["read"]["sentences"]), row.get("key_facts", [])) == 1:
+            right.append(best)
+    pairs = [(a > b) + 0.5 * (a == b) for a in right for b in wrong]
+    return {"answered_right": len(right), "unanswerable": len(wrong),
+            "auc": round(sum(pairs) / max(1, len(pairs)), 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, required=True)
@@ -106,6 +142,7 @@ def main() -> int:
     assistant = answering.Assistant(replace(load_settings(), index_dir=args.index_dir))
     rows = [r for path in args.qa for r in record(assistant, load_qa(path))]
     reader = assistant.retriever.reader
+    print(json.dumps({"clause_cosine": clause_separation(assistant, rows)}))
     for share in args.share or [0.05, 0.1, 0.2, 1.0]:
         hit = [r for r in rows if would_decline(r, share, reader)]
         answerable = [r["id"] for r in hit if r.get("answerable", True)]
