@@ -691,7 +691,7 @@ def unconfirmed_subject(query: Query, sentences: list[str],
                      and w not in MONTHS and not DOCUMENT_WORD.match(w))
     if not giving or not subject:
         return []
-    words_rarer = rarer(subject)
+    rare = rarer(subject)
     text = " ".join(giving)
     said, tokens, lowered = _roots(text), set(re.findall(r"[A-Za-z]+", text)), text.lower()
     for short, long in [*glossary, *((a.short, a.long) for a in query.acronyms)]:
@@ -699,14 +699,19 @@ def unconfirmed_subject(query: Query, sentences: list[str],
             said |= _roots(long)
         elif long.lower() in lowered:
             said.add(short.lower()[:5])
-    return [] if any(w[:5] in said for w in words_rarer) else words_rarer
+    return [] if any(w[:5] in said for w in rare) else rare
 
 
 def check_the_figure(query: Query, unconfirmed: list[str]) -> str:
     """The notice on a figure answer given beside none of the subject's rarer words, in
     the order the question uses them."""
     asked = query.text.lower()
-    ordered = sorted(unconfirmed, key=lambda w: (asked.find(w) % (len(asked) + 1), w))[:3]
+
+    def place(word: str) -> int:  # a reports' term for an everyday phrase comes last
+        at = asked.find(word)
+        return at if at >= 0 else len(asked)
+
+    ordered = sorted(unconfirmed, key=lambda w: (place(w), w))[:3]
     said = " or ".join(f"\u201c{w}\u201d" for w in ordered)
     return (f"Check that this is the figure asked for: the sentences giving it do not "
             f"say {said}.")
