@@ -11,7 +11,8 @@ sentences the figure check reads (``rag.answering.missing_figure``'s, each with 
 sentence it continues) states one of the question's subject words found in at most
 ``share`` of the index's passages (and in one at least: a word the reports never use
 cannot be required). Subject words: the question's words but stopwords, people, services,
-the council, documents, times, months and the words that ask for the figure.
+the council, documents, times, months and the words that ask for the figure
+(``rag.words.FIGURE_FRAME_WORDS``, as the shipped notice reads them).
 
 It answers each question once with the shipped pipeline, records what the figure check
 read (by wrapping it: an experiment, not a product hook), and prints per share the
@@ -35,6 +36,7 @@ from rag.evaluation import load_qa
 from rag.metrics import key_fact_accuracy
 from rag.words import (
     DOCUMENT_WORD,
+    FIGURE_FRAME_WORDS,
     MONTHS,
     NON_SUBJECT_WORDS,
     PEOPLE_WORDS,
@@ -42,17 +44,12 @@ from rag.words import (
     STOPWORDS,
 )
 
-# Words that ask for the figure or frame the question rather than name its subject.
-_FRAME = frozenset("how many much what percentage proportion share number average total rate "
-                   "long quickly per cent according stated start city looking carried days "
-                   "weeks months years year".split())
-
 
 def subject_words(question: str, measure: list | None, council: set[str]) -> list[str]:
     counted = set(measure[1]) if measure else set()
     words = [w for w in re.findall(r"[a-z]+", question.lower())
              if len(w) > 2 and w not in STOPWORDS | NON_SUBJECT_WORDS | PEOPLE_WORDS
-             | SERVICE_WORDS | _FRAME | counted | council
+             | SERVICE_WORDS | FIGURE_FRAME_WORDS | counted | council
              and w not in MONTHS and not DOCUMENT_WORD.match(w)]
     return list(dict.fromkeys(words))
 
