@@ -507,9 +507,6 @@ class Assistant:
                                 and _REFERS_BACK.match(passage.text[candidates[j][1]:])) else []
             previous = i
             for j in after:
-                if j not in out and any(same_words(_quote(candidates[j]), _quote(candidates[k]))
-                                        for k in out):
-                    continue  # the same sentence, from the chunk overlapping this one
                 continues.setdefault(j, previous)
                 if j not in out:
                     out.append(j)
