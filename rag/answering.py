@@ -27,6 +27,7 @@ from rag.figures import (
     measures_asked,
     names_counted,
     proper_words,
+    state_words,
 )
 from rag.form import arrange, lead_in, plain_text, renumbered
 from rag.judgements import judgement_citations
@@ -39,8 +40,6 @@ from rag.words import (
     FIGURE_FRAME_WORDS,
     MONTHS,
     NAMING_WORDS,
-    NON_SUBJECT_WORDS,
-    PEOPLE_WORDS,
     SERVICE_WORDS,
     STOPWORDS,
     same_words,
@@ -396,7 +395,7 @@ class Assistant:
             # chunks overlap, so a sentence of nothing but those words may come twice.
             said = sentence_words(passage.text[s:e]) - query.asked_words
             if any(len(said & w) / max(1, min(len(said), len(w))) > 0.6 for w in seen) or any(
-                    same_words(passage.text[s:e], _quote(candidates[j])) for j in chosen):
+                    same_words(text[i], text[j]) for j in chosen):
                 continue
             chosen.append(i)
             seen.append(said)
@@ -592,11 +591,6 @@ class Assistant:
         return 0.7 * cosine + 0.3 * coverage
 
 
-def _quote(candidate: tuple[Passage, int, int]) -> str:
-    passage, start, end = candidate
-    return passage.text[start:end]
-
-
 def _roots(text: str) -> set[str]:
     """Crude roots of a text's words (their first five letters), so "privately" meets
     "private" and "disability" meets "disabilities"."""
@@ -681,11 +675,8 @@ def unconfirmed_subject(query: Query, sentences: list[str],
     # children", not "LAC"), and the reports need not write it.
     untyped = {a.short.lower() for a in query.acronyms} - set(words(query.text))
     skip = query.council_words | set(measure.counted if measure is not None else ()) | untyped
-    subject = sorted(w for w in query.asked_words - skip
-                     if len(w) > 2 and not w.isdigit() and w not in FIGURE_FRAME_WORDS
-                     and w not in PEOPLE_WORDS and w not in SERVICE_WORDS
-                     and w not in NON_SUBJECT_WORDS and w not in STOPWORDS
-                     and w not in MONTHS and not DOCUMENT_WORD.match(w))
+    subject = [w for w in state_words(sorted(query.asked_words - skip))
+               if not w.isdigit() and w not in FIGURE_FRAME_WORDS and w not in MONTHS]
     if not giving or not subject:
         return []
     rare = rarer(subject)

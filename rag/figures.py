@@ -176,11 +176,11 @@ def asked_measure(question: str) -> Measure | None:
                 else:
                     # The rest of the clause, not cut where the counted words' window ends.
                     clause = re.split(r"[?,;]", question[m.start(1):], maxsplit=1)[0].lower()
-                    state = _state([w for w, owner in _WORD_OWNER.findall(clause)[taken:]
+                    state = state_words([w for w, owner in _WORD_OWNER.findall(clause)[taken:]
                                     if not owner])
             if kind == "duration":
                 # What takes the time: "waiting for a first appointment".
-                state = _state([w for w, owner in _WORD_OWNER.findall(question.lower())
+                state = state_words([w for w, owner in _WORD_OWNER.findall(question.lower())
                                 if not owner and w not in _ASKING_WORDS])
             named = _NAMED_RATE.search(question) if kind == "proportion" else None
             if named and named[1].lower() not in STOPWORDS:
@@ -190,10 +190,10 @@ def asked_measure(question: str) -> Measure | None:
     return None
 
 
-def _state(words: list[str]) -> tuple[str, ...]:
+def state_words(words: list[str]) -> tuple[str, ...]:
     """The words of a question saying what a share or a length of time is of, in order:
     not people in general, services, times, documents nor words that never name a
-    subject."""
+    subject. They say what any figure is of (rag.answering.unconfirmed_subject)."""
     return tuple(dict.fromkeys(
         w for w in words if len(w) > 2 and w not in STOPWORDS and w not in NON_SUBJECT_WORDS
         and w not in PEOPLE_WORDS and w not in SERVICE_WORDS and w not in _TIME_WORDS
